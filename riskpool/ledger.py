@@ -1,0 +1,447 @@
+"""The fast ledger: the rules of MODEL.md section 5, month by month, compiled with numba.
+
+This module is the one home of the rules in the fast engine. :func:`run_ledger` validates its
+inputs and calls :func:`_ledger_block`, a compiled kernel that walks each path of a block
+through the months in the order of MODEL.md section 5:
+
+    interest, top-ups, fees and premiums; clawbacks; queued claims (oldest first);
+    defaults; new claims (by default month, then loan id); maturities; originations.
+
+Events of a path are kept in per-month linked lists (defaults, claims, disposals, maturities)
+that are appended in loan-id order, so each list is already in the order the rules require.
+Queued claims are kept in a linked list per fund node, in the order they were queued, which is
+the order of due month, default month and loan id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from .fates import NO_DEFAULT, Fates
+from .structure import (
+    R_BASIS, R_BREAKER, R_BREAKER_MONTHS, R_CAP, R_DISPOSAL_COST, R_G_CAPITAL, R_G_FEE,
+    R_I_CAP, R_I_PREMIUM, R_INTEREST, R_LAG, R_LEVERAGE, R_MAX_LOAN, R_POLICY, R_SCOPE,
+    R_WARNING, Structure,
+)
+
+TOLERANCE = 1e-6  # yuan: a remainder above this is a shortfall; the leverage test's slack
+
+PATH_COLUMNS = (
+    "originated", "defaulted_ead", "recovered", "unpaid", "loss_fund", "loss_bank",
+    "loss_guarantor", "loss_insurer", "loss_evaluator", "fees", "premiums",
+    "peak_outstanding", "n_originated", "n_defaults", "guarantor_exhausted",
+)
+NODE_COLUMNS = (
+    "first_shortfall_month", "payout_net", "unpaid", "required_capital", "final_balance",
+    "paid", "clawback", "due",
+)
+COUNTY_COLUMNS = ("npl_warning_months", "breaker_trips", "originated")
+
+(P_ORIG, P_DEF_EAD, P_RECOVERED, P_UNPAID, P_L_FUND, P_L_BANK, P_L_GUAR, P_L_INS, P_L_EVAL,
+ P_FEES, P_PREMIUMS, P_PEAK, P_N_ORIG, P_N_DEF, P_G_EXHAUSTED) = range(len(PATH_COLUMNS))
+N_FIRST, N_PAYOUT, N_UNPAID, N_REQUIRED, N_FINAL, N_PAID, N_CLAW, N_DUE = range(len(NODE_COLUMNS))
+C_WARN, C_TRIPS, C_ORIG = range(len(COUNTY_COLUMNS))
+
+# party columns of Structure.shares
+S_FUND, S_BANK, S_GUAR, S_INS, S_EVAL = range(5)
+BANK = -1  # a route or overflow slot of -1 means the bank
+
+
+@dataclass
+class LedgerResult:
+    """Per-path outcomes of one block (arrays indexed by path first)."""
+
+    paths: np.ndarray  # (paths, len(PATH_COLUMNS))
+    nodes: np.ndarray  # (paths, nodes, len(NODE_COLUMNS))
+    counties: np.ndarray  # (paths, counties, len(COUNTY_COLUMNS))
+    balance: np.ndarray  # (paths, months, nodes) month-end balances
+    covered: np.ndarray  # (paths, months, nodes) outstanding principal under each node
+
+
+def run_ledger(st: Structure, fates: Fates) -> LedgerResult:
+    """Apply the rules to a block of sampled fates."""
+    n = fates.n_paths
+    if not (len(fates.county) == len(fates.size) == len(fates.orig) == fates.path_start[-1]):
+        raise ValueError("fates arrays disagree in length")
+    t, nodes, counties = st.horizon_months, st.n_nodes, st.n_counties
+    out = LedgerResult(
+        paths=np.zeros((n, len(PATH_COLUMNS))),
+        nodes=np.zeros((n, nodes, len(NODE_COLUMNS))),
+        counties=np.zeros((n, counties, len(COUNTY_COLUMNS))),
+        balance=np.zeros((n, t, nodes)),
+        covered=np.zeros((n, t, nodes)),
+    )
+    _ledger_block(
+        fates.path_start, fates.county, fates.orig, fates.size, fates.default_month,
+        fates.recovery, fates.delay, t,
+        st.node_initial, st.node_topup, st.node_covers, st.county_fund, st.route, st.overflow,
+        st.tenor, st.ip_share, st.band_max, st.shares, st.tier_split, st.rules,
+        out.paths, out.nodes, out.counties, out.balance, out.covered,
+    )
+    return out
+
+
+@njit(cache=True)
+def _push(head, tail, nxt, month, i):  # pragma: no cover - compiled
+    """Append loan ``i`` to the linked list of ``month``."""
+    nxt[i] = -1
+    if head[month] < 0:
+        head[month] = i
+    else:
+        nxt[tail[month]] = i
+    tail[month] = i
+
+
+@njit(cache=True)
+def _band(size, band_max):  # pragma: no cover - compiled
+    """Row of the shares table for a loan: the first band with size <= max_loan, else the top level."""
+    for k in range(len(band_max)):
+        if size <= band_max[k]:
+            return k
+    return len(band_max)
+
+
+@njit(cache=True)
+def _pay_fund(loan, slot, amount, month, county, bal, county_fund, overflow, policy,
+              assigned, queued, node_stats, q_head, q_tail, q_next):  # pragma: no cover
+    """Slot ``slot``'s fund pays ``amount`` of a claim; returns what falls to the bank."""
+    to_bank = 0.0
+    while amount > 0.0:
+        node = county_fund[county, slot]
+        node_stats[node, N_DUE] += amount
+        pay = min(bal[node], amount)
+        bal[node] -= pay
+        node_stats[node, N_PAID] += pay
+        assigned[loan, slot] += pay
+        rest = amount - pay
+        if rest <= 0.0:
+            break
+        if rest > TOLERANCE and node_stats[node, N_FIRST] < 0:
+            node_stats[node, N_FIRST] = month
+        if policy == 0:  # queue: waits for later inflows
+            assigned[loan, slot] += rest
+            queued[loan, slot] += rest
+            item = loan * 3 + slot
+            q_next[item] = -1
+            if q_head[node] < 0:
+                q_head[node] = item
+            else:
+                q_next[q_tail[node]] = item
+            q_tail[node] = item
+            break
+        if policy == 1:  # parent: the next fund up pays at once, before its own part
+            up = overflow[county, slot]
+            if up == BANK:
+                to_bank += rest
+                break
+            slot = up
+            amount = rest
+            continue
+        to_bank += rest  # bank
+        break
+    return to_bank
+
+
+@njit(cache=True)
+def _ledger_block(path_start, county, orig, size, default_month, recovery, delay, horizon,
+                  node_initial, node_topup, node_covers, county_fund, route, overflow,
+                  tenor, ip_share, band_max, shares, tier_split, rules,
+                  out_paths, out_nodes, out_counties, out_balance, out_covered):  # pragma: no cover
+    n_nodes = len(node_initial)
+    n_counties = len(tenor)
+    basis = int(rules[R_BASIS])
+    lag = int(rules[R_LAG])
+    cap = rules[R_CAP]
+    max_loan = rules[R_MAX_LOAN]
+    policy = int(rules[R_POLICY])
+    leverage = rules[R_LEVERAGE]
+    scope = int(rules[R_SCOPE])
+    breaker = rules[R_BREAKER]
+    warning = rules[R_WARNING]
+    breaker_months = int(rules[R_BREAKER_MONTHS])
+    monthly_interest = rules[R_INTEREST] / 12.0
+    g_capital = rules[R_G_CAPITAL]
+    g_fee = rules[R_G_FEE] / 12.0
+    i_premium = rules[R_I_PREMIUM] / 12.0
+    i_cap = rules[R_I_CAP]
+    keep = 1.0 - rules[R_DISPOSAL_COST]
+
+    max_loans = 0
+    for b in range(len(path_start) - 1):
+        max_loans = max(max_loans, path_start[b + 1] - path_start[b])
+    # per-loan scratch, reused across paths (indices are local to the path)
+    accepted = np.zeros(max_loans, dtype=np.bool_)
+    net_first = np.zeros(max_loans, dtype=np.bool_)  # recovery goes to the bank before the claim
+    claimed = np.zeros(max_loans, dtype=np.bool_)
+    recovered = np.zeros(max_loans)
+    assigned = np.zeros((max_loans, 3))  # per fund slot: paid + queued
+    queued = np.zeros((max_loans, 3))
+    assigned_party = np.zeros((max_loans, 5))  # bank, guarantor, insurer, evaluator in S_* columns
+    nxt_default = np.empty(max_loans, dtype=np.int64)
+    nxt_mature = np.empty(max_loans, dtype=np.int64)
+    nxt_claim = np.empty(max_loans, dtype=np.int64)
+    nxt_dispose = np.empty(max_loans, dtype=np.int64)
+    q_next = np.empty(3 * max_loans, dtype=np.int64)
+    heads = np.empty((8, horizon), dtype=np.int64)  # head and tail per list: default, mature, claim, dispose
+    month_start = np.empty(horizon + 2, dtype=np.int64)
+    bal = np.empty(n_nodes)
+    q_head = np.empty(n_nodes, dtype=np.int64)
+    q_tail = np.empty(n_nodes, dtype=np.int64)
+    cum_in = np.empty(n_nodes)
+    out_c = np.empty(n_counties)
+    npl_c = np.empty(n_counties)
+    stop_until = np.empty(n_counties, dtype=np.int64)
+    merged = np.empty(3)
+
+    for b in range(len(path_start) - 1):
+        lo = path_start[b]
+        n = path_start[b + 1] - lo
+        pth = out_paths[b]
+        nst = out_nodes[b]
+        cst = out_counties[b]
+        accepted[:n] = False
+        net_first[:n] = False
+        claimed[:n] = False
+        recovered[:n] = 0.0
+        assigned[:n] = 0.0
+        queued[:n] = 0.0
+        assigned_party[:n] = 0.0
+        heads[:] = -1
+        bal[:] = node_initial
+        q_head[:] = -1
+        q_tail[:] = -1
+        cum_in[:] = 0.0
+        out_c[:] = 0.0
+        npl_c[:] = 0.0
+        stop_until[:] = 0
+        nst[:, N_FIRST] = -1.0
+        out_total = 0.0
+        out_g = 0.0
+        out_i = 0.0
+        fees = 0.0
+        premiums = 0.0
+        g_paid = 0.0
+        i_paid = 0.0
+        peak = 0.0
+
+        # candidates of month m are local loans month_start[m + 1] .. month_start[m + 2] - 1
+        k = 0
+        for m in range(-1, horizon):
+            month_start[m + 1] = k
+            while k < n and orig[lo + k] == m:
+                k += 1
+        month_start[horizon + 1] = n
+
+        for m in range(-1, horizon):
+            if m >= 0:
+                # 1. interest on the opening balance, top-ups, fees and premiums
+                for j in range(n_nodes):
+                    inflow = bal[j] * monthly_interest
+                    if m % 12 == 0 and m > 0:
+                        inflow += node_topup[j]
+                    bal[j] += inflow
+                    cum_in[j] += inflow
+                fees += g_fee * out_g
+                premiums += i_premium * out_i
+
+                # 2. clawbacks of disposals due this month
+                i = heads[6, m]
+                while i >= 0:
+                    g = lo + i
+                    c = county[g]
+                    amount = size[g] * recovery[g] * keep
+                    recovered[i] = amount
+                    pth[P_RECOVERED] += amount
+                    npl_c[c] -= size[g]
+                    if not net_first[i]:
+                        frac = amount / size[g]
+                        for s in range(3):
+                            share = assigned[i, s] * frac
+                            if share > 0.0:
+                                j = county_fund[c, s]
+                                cut = min(share, queued[i, s])
+                                queued[i, s] -= cut
+                                bal[j] += share - cut
+                                nst[j, N_CLAW] += share - cut
+                                cum_in[j] += share
+                        for s in range(1, 5):
+                            assigned_party[i, s] -= assigned_party[i, s] * frac
+                    i = nxt_dispose[i]
+
+                # 3. queued claims, oldest first, from each node's balance
+                for j in range(n_nodes):
+                    while q_head[j] >= 0 and bal[j] > 0.0:
+                        item = q_head[j]
+                        i, s = item // 3, item % 3
+                        pay = min(bal[j], queued[i, s])
+                        bal[j] -= pay
+                        queued[i, s] -= pay
+                        nst[j, N_PAID] += pay
+                        if queued[i, s] > 0.0:
+                            break
+                        q_head[j] = q_next[item]
+                    while q_head[j] >= 0 and queued[q_head[j] // 3, q_head[j] % 3] <= 0.0:
+                        q_head[j] = q_next[q_head[j]]  # cleared by clawbacks
+
+                # 4. defaults: the loan leaves the performing book
+                i = heads[0, m]
+                while i >= 0:
+                    g = lo + i
+                    c = county[g]
+                    out_c[c] -= size[g]
+                    out_total -= size[g]
+                    out_g, out_i = _covered_update(size[g], band_max, shares, out_g, out_i, -1.0)
+                    npl_c[c] += size[g]
+                    pth[P_DEF_EAD] += size[g]
+                    pth[P_N_DEF] += 1
+                    dispose = m + delay[g]
+                    due = m + lag
+                    if basis == 1 or dispose <= due:
+                        net_first[i] = True
+                        due = max(due, dispose)
+                    if dispose < horizon:
+                        _push(heads[6], heads[7], nxt_dispose, dispose, i)
+                    if due < horizon:
+                        _push(heads[4], heads[5], nxt_claim, due, i)
+                    i = nxt_default[i]
+
+                # 5. new claims, by default month then loan id
+                i = heads[4, m]
+                while i >= 0:
+                    g = lo + i
+                    c = county[g]
+                    claimed[i] = True
+                    loss = size[g] - recovered[i] if net_first[i] else size[g]
+                    base = ip_share[c] * loss
+                    row = _band(size[g], band_max)
+                    to_bank = loss - base + shares[row, S_BANK] * base
+                    fund_part = shares[row, S_FUND] * base
+                    if cap > 0.0 and fund_part > cap:
+                        to_bank += fund_part - cap
+                        fund_part = cap
+                    want = shares[row, S_GUAR] * base
+                    pay = min(want, max(g_capital + fees - g_paid, 0.0))
+                    g_paid += pay
+                    assigned_party[i, S_GUAR] += pay
+                    if want - pay > TOLERANCE:
+                        pth[P_G_EXHAUSTED] = 1.0
+                    to_bank += want - pay
+                    want = shares[row, S_INS] * base
+                    pay = min(want, max(i_cap * premiums - i_paid, 0.0))
+                    i_paid += pay
+                    assigned_party[i, S_INS] += pay
+                    to_bank += want - pay
+                    assigned_party[i, S_EVAL] += shares[row, S_EVAL] * base
+                    merged[:] = 0.0
+                    for s in range(3):
+                        part = fund_part * tier_split[s]
+                        if route[c, s] == BANK:
+                            to_bank += part
+                        else:
+                            merged[route[c, s]] += part
+                    for s in range(3):
+                        if merged[s] > 0.0:
+                            to_bank += _pay_fund(i, s, merged[s], m, c, bal, county_fund, overflow, policy,
+                                                 assigned, queued, nst, q_head, q_tail, q_next)
+                    assigned_party[i, S_BANK] += to_bank
+                    i = nxt_claim[i]
+
+                # 6. maturities
+                i = heads[2, m]
+                while i >= 0:
+                    g = lo + i
+                    out_c[county[g]] -= size[g]
+                    out_total -= size[g]
+                    out_g, out_i = _covered_update(size[g], band_max, shares, out_g, out_i, -1.0)
+                    i = nxt_mature[i]
+
+            # 7. originations: circuit breaker first, then candidates in loan-id order
+            if m >= 0 and (breaker > 0.0 or warning > 0.0):
+                for c in range(n_counties):
+                    denom = npl_c[c] + out_c[c]
+                    ratio = npl_c[c] / denom if denom > 0.0 else 0.0
+                    if warning > 0.0 and ratio > warning:
+                        cst[c, C_WARN] += 1
+                    if breaker > 0.0 and stop_until[c] <= m and ratio > breaker:
+                        stop_until[c] = m + breaker_months
+                        cst[c, C_TRIPS] += 1
+            total_bal = 0.0
+            for j in range(n_nodes):
+                total_bal += bal[j]
+            for i in range(month_start[m + 1], month_start[m + 2]):
+                g = lo + i
+                c = county[g]
+                if m >= 0:  # initial loans are exempt from the origination rules
+                    if stop_until[c] > m:
+                        continue
+                    if max_loan > 0.0 and size[g] > max_loan:
+                        continue
+                    if leverage > 0.0:
+                        if scope == 0:
+                            if out_total + size[g] > leverage * total_bal + TOLERANCE:
+                                continue
+                        else:
+                            own = county_fund[c, 0]
+                            if own < 0 or out_c[c] + size[g] > leverage * bal[own] + TOLERANCE:
+                                continue
+                accepted[i] = True
+                out_c[c] += size[g]
+                out_total += size[g]
+                out_g, out_i = _covered_update(size[g], band_max, shares, out_g, out_i, 1.0)
+                pth[P_ORIG] += size[g]
+                pth[P_N_ORIG] += 1
+                cst[c, C_ORIG] += size[g]
+                if default_month[g] != NO_DEFAULT:
+                    _push(heads[0], heads[1], nxt_default, default_month[g], i)
+                elif orig[g] + tenor[c] < horizon:
+                    _push(heads[2], heads[3], nxt_mature, orig[g] + tenor[c], i)
+
+            if m >= 0:  # month end
+                peak = max(peak, out_total)
+                for j in range(n_nodes):
+                    out_balance[b, m, j] = bal[j]
+                    covered = 0.0
+                    for c in range(n_counties):
+                        if node_covers[j, c]:
+                            covered += out_c[c]
+                    out_covered[b, m, j] = covered
+                    gap = nst[j, N_DUE] - cum_in[j]
+                    if gap > nst[j, N_REQUIRED]:
+                        nst[j, N_REQUIRED] = gap
+
+        # the horizon: claims not yet due are borne by the bank; queued claims stay unpaid
+        for i in range(n):
+            if not accepted[i] or default_month[lo + i] == NO_DEFAULT:
+                continue
+            if not claimed[i]:
+                assigned_party[i, S_BANK] += size[lo + i] - (recovered[i] if net_first[i] else 0.0)
+            for s in range(3):
+                if queued[i, s] > 0.0:
+                    j = county_fund[county[lo + i], s]
+                    nst[j, N_UNPAID] += queued[i, s]
+                    pth[P_UNPAID] += queued[i, s]
+            pth[P_L_BANK] += assigned_party[i, S_BANK]
+            pth[P_L_GUAR] += assigned_party[i, S_GUAR]
+            pth[P_L_INS] += assigned_party[i, S_INS]
+            pth[P_L_EVAL] += assigned_party[i, S_EVAL]
+        for j in range(n_nodes):
+            nst[j, N_PAYOUT] = nst[j, N_PAID] - nst[j, N_CLAW]
+            nst[j, N_FINAL] = bal[j]
+            pth[P_L_FUND] += nst[j, N_PAYOUT]
+        pth[P_FEES] = fees
+        pth[P_PREMIUMS] = premiums
+        pth[P_PEAK] = peak
+
+
+@njit(cache=True)
+def _covered_update(amount, band_max, shares, out_g, out_i, sign):  # pragma: no cover - compiled
+    """Outstanding principal on which guarantee fees and insurance premiums are earned."""
+    row = _band(amount, band_max)
+    if shares[row, S_GUAR] > 0.0:
+        out_g += sign * amount
+    if shares[row, S_INS] > 0.0:
+        out_i += sign * amount
+    return out_g, out_i

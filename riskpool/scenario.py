@@ -1,0 +1,471 @@
+"""Scenario files: pydantic models of MODEL.md section 7, TOML loading, overrides, validation.
+
+Money is in yuan, rates are fractions per year, times are in months unless a name says years.
+Every problem found in a scenario is reported as a :class:`Problem` naming the field path
+(``regions.430104.fund``), the value and what is allowed; :class:`ScenarioError` carries them
+all at once, so that a user fixes a file in one pass.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+SHARE_TOLERANCE = 1e-9
+PARTIES = ("fund", "bank", "guarantor", "insurer", "evaluator")
+TIERS = ("province", "city", "county")
+DEFAULT_SCENARIO = "hunan-baseline"
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+Money = Annotated[float, Field(ge=0.0)]
+
+
+class _Section(BaseModel):
+    """Base of every section: unknown keys and non-finite numbers are errors."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=False)
+
+
+class Meta(_Section):
+    name: str = Field(min_length=1, max_length=200)
+    currency: Literal["CNY"] = "CNY"
+    description: str = Field("", max_length=5000)
+    illustrative: bool = False
+    sources: list[str] = Field(default_factory=list, max_length=100)
+
+
+class Simulation(_Section):
+    horizon_years: int = Field(5, ge=1, le=30, description="Simulated years; T = 12 x years.")
+    paths: int = Field(10_000, ge=1, description="Monte Carlo paths.")
+    seed: int = Field(0, ge=0, lt=2**63, description="Root seed of numpy's SeedSequence.")
+
+
+class Credit(_Section):
+    annual_pd: Fraction = Field(description="Annual default probability of a loan.")
+    asset_correlation: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    city_correlation: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    stress: list[Annotated[float, Field(ge=0.0, le=1e6)]] | None = Field(
+        None, description="PD multiplier per year; length horizon_years; default all 1."
+    )
+
+
+class Collateral(_Section):
+    recovery_mean: Fraction = Field(description="Mean recovery fraction of EAD (Beta).")
+    recovery_sd: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0
+    disposal_cost: Fraction = 0.0
+    disposal_months_mean: Annotated[float, Field(ge=0.0, le=600.0)] = 18.0
+    disposal_months_sd: Annotated[float, Field(ge=0.0, le=600.0)] = 0.0
+    recovery_factor_loading: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
+
+
+class Shares(_Section):
+    """Who bears what fraction of the eligible base; the five shares sum to 1."""
+
+    fund: Fraction
+    bank: Fraction
+    guarantor: Fraction = 0.0
+    insurer: Fraction = 0.0
+    evaluator: Fraction = 0.0
+
+    def vector(self) -> tuple[float, float, float, float, float]:
+        return (self.fund, self.bank, self.guarantor, self.insurer, self.evaluator)
+
+
+class Band(Shares):
+    max_loan: Annotated[float, Field(gt=0.0)] = Field(description="Largest loan (yuan) in band.")
+
+
+class TierSplit(_Section):
+    province: Fraction
+    city: Fraction
+    county: Fraction
+
+
+class Sharing(Shares):
+    tiers: TierSplit
+    bands: list[Band] = Field(default_factory=list, max_length=50)
+
+
+class Rules(_Section):
+    compensation_basis: Literal["principal", "net_loss"] = "principal"
+    claim_lag_months: int = Field(3, ge=0, le=600)
+    per_loan_cap: Money = 0.0
+    max_loan: Money = 0.0
+    shortfall: Literal["queue", "parent", "bank"] = "queue"
+    leverage: Annotated[float, Field(ge=0.0, le=1e6)] = 0.0
+    leverage_scope: Literal["province", "county"] = "province"
+    circuit_breaker_npl: Fraction = 0.0
+    npl_warning: Fraction = 0.0
+    circuit_breaker_months: int = Field(12, ge=1, le=600)
+    fund_interest_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+
+
+class Guarantor(_Section):
+    capital: Money = 0.0
+    fee_rate: Fraction = 0.0
+
+
+class Insurer(_Section):
+    premium_rate: Fraction = 0.0
+    loss_ratio_cap: Annotated[float, Field(ge=0.0, le=1e6)] = 0.0
+
+
+class Parties(_Section):
+    guarantor: Guarantor = Field(default_factory=Guarantor)
+    insurer: Insurer = Field(default_factory=Insurer)
+
+
+class Lending(_Section):
+    initial_loans: int = Field(0, ge=0, description="Loans outstanding at month 0, full tenor.")
+    new_loans_per_year: Annotated[float, Field(ge=0.0)] = 0.0
+    loan_size_mean: Annotated[float, Field(gt=0.0, le=1e12)] = Field(description="Yuan.")
+    loan_size_cv: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
+    tenor_months: int = Field(12, ge=1, le=600)
+    ip_collateral_share: Fraction = 1.0
+
+
+class Region(_Section):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+    name: str = Field("", max_length=200)
+    tier: Literal["province", "city", "county"]
+    parent: str | None = None
+    fund: Money | None = Field(None, description="Initial balance in yuan; omitted = no fund.")
+    annual_topup: Money = 0.0
+    pd_multiplier: Annotated[float, Field(ge=0.0, le=1e6)] = 1.0
+    lending: Lending | None = None
+
+
+class Scenario(_Section):
+    meta: Meta
+    simulation: Simulation = Field(default_factory=Simulation)
+    credit: Credit
+    collateral: Collateral
+    sharing: Sharing
+    rules: Rules = Field(default_factory=Rules)
+    parties: Parties = Field(default_factory=Parties)
+    regions: list[Region] = Field(min_length=1, max_length=20_000)
+
+    @property
+    def horizon_months(self) -> int:
+        return 12 * self.simulation.horizon_years
+
+    def stress_factors(self) -> list[float]:
+        return self.credit.stress or [1.0] * self.simulation.horizon_years
+
+    def canonical(self) -> dict[str, Any]:
+        """Plain data with every default filled in: the form that is hashed and recorded."""
+        return self.model_dump(mode="json")
+
+    def canonical_json(self) -> str:
+        return json.dumps(self.canonical(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+    def sha256(self) -> str:
+        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- problems
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a scenario: where, what was given, what is allowed."""
+
+    path: str
+    value: Any
+    allowed: str
+
+    def __str__(self) -> str:
+        shown = _short_repr(self.value)
+        return f"{self.path} = {shown}: {self.allowed}" if shown else f"{self.path}: {self.allowed}"
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be simulated, with every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def _short_repr(value: Any) -> str:
+    if value is _MISSING:
+        return ""
+    text = json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_MISSING = object()
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def bundled_path(name: str) -> Path:
+    """Path of a scenario shipped inside the package (``hunan-baseline``, ``minimal`` ...)."""
+    return Path(str(resources.files("riskpool") / "scenarios" / f"{name}.toml"))
+
+
+def bundled_names() -> list[str]:
+    folder = resources.files("riskpool") / "scenarios"
+    return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def resolve_source(source: str | Path | None) -> Path:
+    """A file path, a bundled scenario's name, or None for the default scenario."""
+    if source is None:
+        return bundled_path(DEFAULT_SCENARIO)
+    path = Path(source)
+    if path.exists() or path.suffix == ".toml" or str(source) not in bundled_names():
+        return path
+    return bundled_path(str(source))
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file; unreadable or malformed files become a ScenarioError."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError([Problem(str(path), _MISSING, f"cannot read file ({exc.strerror})")]) from None
+    return parse_toml(data, str(path))
+
+
+def parse_toml(data: bytes, label: str = "scenario") -> dict[str, Any]:
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ScenarioError([Problem(label, _MISSING, f"not UTF-8 text (byte {exc.start})")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError([Problem(label, _MISSING, f"invalid TOML: {exc}")]) from None
+
+
+def load(
+    source: str | Path | None = None,
+    overrides: list[str] | None = None,
+    **settings: Any,
+) -> Scenario:
+    """Load, override and validate a scenario; raises ScenarioError listing every problem."""
+    raw = read_toml(resolve_source(source))
+    return from_dict(raw, overrides, **settings)
+
+
+def from_dict(raw: dict[str, Any], overrides: list[str] | None = None, **settings: Any) -> Scenario:
+    """Validate plain data (as read from TOML) after applying ``PATH=VALUE`` overrides.
+
+    ``settings`` are dotted paths given as keyword arguments with ``__`` for dots, e.g.
+    ``simulation__paths=2000``; they are applied after ``overrides``.
+    """
+    raw = copy.deepcopy(raw)
+    for item in overrides or []:
+        path, value = split_override(item)
+        apply_override(raw, path, value)
+    for key, value in settings.items():
+        if value is not None:
+            apply_override(raw, key.replace("__", "."), value)
+    return validate(raw)
+
+
+def validate(raw: dict[str, Any]) -> Scenario:
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError([_from_pydantic(err, raw) for err in exc.errors()]) from None
+    problems = semantic_problems(scenario)
+    if problems:
+        raise ScenarioError(problems)
+    return scenario
+
+
+def _from_pydantic(err: dict[str, Any], raw: dict[str, Any]) -> Problem:
+    loc = list(err["loc"])
+    path = _display_path(loc, raw)
+    if err["type"] == "extra_forbidden":
+        return Problem(path, _MISSING, "unknown key (check the spelling; see MODEL.md section 7)")
+    if err["type"] == "missing":
+        return Problem(path, _MISSING, "required but missing")
+    allowed = err["msg"]
+    if err["type"] == "finite_number":
+        allowed = "must be a finite number (not nan or inf)"
+    return Problem(path, err.get("input", _MISSING), allowed)
+
+
+def _display_path(loc: list[Any], raw: dict[str, Any]) -> str:
+    """Dotted path as used by ``--set``, naming regions by their id where it has one."""
+    parts: list[str] = []
+    node: Any = raw
+    for key in loc:
+        if isinstance(key, int) and parts == ["regions"] and isinstance(node, list):
+            region = node[key] if key < len(node) else None
+            rid = region.get("id") if isinstance(region, dict) else None
+            parts.append(str(rid) if isinstance(rid, str) and rid else f"[{key}]")
+        elif isinstance(key, int):
+            parts[-1] = f"{parts[-1]}[{key}]" if parts else f"[{key}]"
+        else:
+            parts.append(str(key))
+        node = _child(node, key)
+    return ".".join(parts) or "scenario"
+
+
+def _child(node: Any, key: Any) -> Any:
+    if isinstance(node, dict):
+        return node.get(key)
+    if isinstance(node, list) and isinstance(key, int) and key < len(node):
+        return node[key]
+    return None
+
+
+# --------------------------------------------------------------------------- overrides
+
+
+def split_override(item: str) -> tuple[str, Any]:
+    """``credit.annual_pd=0.05`` -> (path, value); the value is read as a TOML literal."""
+    if "=" not in item:
+        raise ScenarioError([Problem(f"--set {item}", _MISSING, "expected PATH=VALUE")])
+    path, text = item.split("=", 1)
+    return path.strip(), parse_value(text.strip())
+
+
+def parse_value(text: str) -> Any:
+    """A TOML literal (number, string, boolean, array); anything else is a bare string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_override(raw: dict[str, Any], path: str, value: Any) -> None:
+    """Set a dotted path in raw scenario data; ``regions.<id>.<field>`` and ``funds.scale``."""
+    keys = [k for k in path.split(".")]
+    if not path or any(not k for k in keys):
+        raise ScenarioError([Problem(f"--set {path}", value, "expected a dotted path like credit.annual_pd")])
+    if keys == ["funds", "scale"]:
+        scale_funds(raw, value)
+        return
+    if keys[0] == "regions":
+        _set_region_field(raw, keys, value)
+        return
+    node = raw
+    for key in keys[:-1]:
+        child = node.get(key)
+        if child is None:
+            child = node[key] = {}
+        if not isinstance(child, dict):
+            raise ScenarioError([Problem(path, value, f"{key} is not a section")])
+        node = child
+    node[keys[-1]] = value
+
+
+def _set_region_field(raw: dict[str, Any], keys: list[str], value: Any) -> None:
+    path = ".".join(keys)
+    if len(keys) < 3:
+        raise ScenarioError([Problem(path, value, "address a region field as regions.<id>.<field>")])
+    regions = raw.get("regions") if isinstance(raw.get("regions"), list) else []
+    matches = [r for r in regions if isinstance(r, dict) and str(r.get("id")) == keys[1]]
+    if not matches:
+        raise ScenarioError([Problem(path, value, f"no region with id {keys[1]!r}")])
+    node = matches[0]
+    for key in keys[2:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ScenarioError([Problem(path, value, f"{key} is not a section")])
+    node[keys[-1]] = value
+
+
+def scale_funds(raw: dict[str, Any], factor: Any) -> None:
+    """Multiply every region's fund and annual top-up by ``factor`` (``funds.scale``)."""
+    if isinstance(factor, bool) or not isinstance(factor, int | float) or not (
+        math.isfinite(factor) and factor >= 0
+    ):
+        raise ScenarioError([Problem("funds.scale", factor, "must be a finite number >= 0")])
+    for region in raw.get("regions") or []:
+        if not isinstance(region, dict):
+            continue
+        for key in ("fund", "annual_topup"):
+            if isinstance(region.get(key), int | float) and not isinstance(region.get(key), bool):
+                region[key] = region[key] * factor
+
+
+# --------------------------------------------------------------------------- semantic checks
+
+
+def semantic_problems(s: Scenario) -> list[Problem]:
+    """Checks that span fields: sums of shares, the region tree, distributions, lengths."""
+    problems: list[Problem] = []
+    problems += _share_problems("sharing", s.sharing.vector(), "fund + bank + guarantor + insurer + evaluator")
+    tiers = s.sharing.tiers
+    problems += _share_problems("sharing.tiers", (tiers.province, tiers.city, tiers.county), "province + city + county")
+    for i, band in enumerate(s.sharing.bands):
+        problems += _share_problems(f"sharing.bands[{i}]", band.vector(), "the five shares")
+    limits = [b.max_loan for b in s.sharing.bands]
+    if len(set(limits)) != len(limits):
+        problems.append(Problem("sharing.bands", limits, "each band needs a different max_loan"))
+    years = s.simulation.horizon_years
+    if s.credit.stress is not None and len(s.credit.stress) != years:
+        problems.append(
+            Problem("credit.stress", s.credit.stress, f"needs one factor per year: {years} values (horizon_years)")
+        )
+    rho, rho_c = s.credit.asset_correlation, s.credit.city_correlation
+    if rho + rho_c >= 1.0:
+        problems.append(Problem("credit.city_correlation", rho_c, f"asset_correlation + city_correlation must be < 1 (is {rho + rho_c})"))
+    c = s.collateral
+    if c.recovery_sd > 0 and c.recovery_sd**2 >= c.recovery_mean * (1 - c.recovery_mean):
+        bound = math.sqrt(c.recovery_mean * (1 - c.recovery_mean))
+        problems.append(
+            Problem("collateral.recovery_sd", c.recovery_sd, f"no Beta distribution has this sd; with recovery_mean {c.recovery_mean} it must be < {bound:.6g} (or 0 for a fixed recovery)")
+        )
+    if c.disposal_months_sd > 0 and c.disposal_months_mean <= 0:
+        problems.append(Problem("collateral.disposal_months_sd", c.disposal_months_sd, "must be 0 when disposal_months_mean is 0"))
+    if s.rules.npl_warning > 0 and s.rules.circuit_breaker_npl > 0 and s.rules.npl_warning > s.rules.circuit_breaker_npl:
+        problems.append(Problem("rules.npl_warning", s.rules.npl_warning, f"must not exceed rules.circuit_breaker_npl ({s.rules.circuit_breaker_npl})"))
+    problems += _region_problems(s.regions)
+    return problems
+
+
+def _share_problems(path: str, shares: tuple[float, ...], what: str) -> list[Problem]:
+    total = math.fsum(shares)
+    if abs(total - 1.0) > SHARE_TOLERANCE:
+        return [Problem(path, round(total, 12), f"{what} must sum to 1 (within 1e-9)")]
+    return []
+
+
+_PARENT_TIER = {"province": None, "city": "province", "county": "city"}
+
+
+def _region_problems(regions: list[Region]) -> list[Problem]:
+    problems: list[Problem] = []
+    by_id: dict[str, Region] = {}
+    for r in regions:
+        if r.id in by_id:
+            problems.append(Problem(f"regions.{r.id}.id", r.id, "duplicate region id; ids must be unique"))
+        by_id.setdefault(r.id, r)
+    provinces = [r.id for r in regions if r.tier == "province"]
+    if len(provinces) != 1:
+        problems.append(Problem("regions", provinces, "the tree needs exactly one region with tier = \"province\""))
+    for r in regions:
+        where = f"regions.{r.id}"
+        expected = _PARENT_TIER[r.tier]
+        if expected is None and r.parent is not None:
+            problems.append(Problem(f"{where}.parent", r.parent, "the province has no parent"))
+        elif expected is not None:
+            parent = by_id.get(r.parent) if r.parent is not None else None
+            if r.parent is None:
+                problems.append(Problem(f"{where}.parent", _MISSING, f"a {r.tier} needs a parent of tier {expected}"))
+            elif parent is None:
+                problems.append(Problem(f"{where}.parent", r.parent, "no region has this id"))
+            elif parent.tier != expected:
+                problems.append(Problem(f"{where}.parent", r.parent, f"a {r.tier}'s parent must be a {expected}, not a {parent.tier}"))
+        if r.fund is None and r.annual_topup > 0:
+            problems.append(Problem(f"{where}.annual_topup", r.annual_topup, "a region without a fund cannot have a top-up (set fund, even 0)"))
+        if r.lending is not None and r.tier != "county":
+            problems.append(Problem(f"{where}.lending", _MISSING, "loans are originated in counties only"))
+        if r.tier != "county" and r.pd_multiplier != 1.0:
+            problems.append(Problem(f"{where}.pd_multiplier", r.pd_multiplier, "applies to counties only"))
+    return problems

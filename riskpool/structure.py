@@ -1,0 +1,166 @@
+"""The scenario compiled to plain arrays: the region tree, fund nodes, routing of tier parts.
+
+Tier slots are numbered in payment order: 0 = county, 1 = city, 2 = province (MODEL.md 5.2).
+A county's part for slot ``t`` is paid by ``route[c, t]``: the nearest slot ``>= t`` in its own
+chain of regions that has a fund (-1 = the bank). Under ``shortfall = "parent"`` what slot ``t``
+cannot pay goes to ``overflow[c, t]``: the next slot ``> t`` with a fund (-1 = the bank).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .scenario import Scenario
+
+SLOT_TIERS = ("county", "city", "province")
+BASIS = {"principal": 0, "net_loss": 1}
+POLICY = {"queue": 0, "parent": 1, "bank": 2}
+SCOPE = {"province": 0, "county": 1}
+
+# Index of each rule in Structure.rules (a float array handed to the compiled ledger).
+R_BASIS, R_LAG, R_CAP, R_MAX_LOAN, R_POLICY, R_LEVERAGE, R_SCOPE = range(7)
+R_BREAKER, R_WARNING, R_BREAKER_MONTHS, R_INTEREST = range(7, 11)
+R_G_CAPITAL, R_G_FEE, R_I_PREMIUM, R_I_CAP, R_DISPOSAL_COST = range(11, 16)
+N_RULES = 16
+
+
+@dataclass(frozen=True)
+class Structure:
+    """Everything the fates and the ledger need from a scenario, as numpy arrays."""
+
+    horizon_months: int
+    # fund nodes (regions with a fund), in file order
+    node_ids: tuple[str, ...]
+    node_names: tuple[str, ...]
+    node_tier: np.ndarray  # int8 slot of each node (0 county, 1 city, 2 province)
+    node_initial: np.ndarray  # float64 yuan
+    node_topup: np.ndarray  # float64 yuan per year
+    node_covers: np.ndarray  # bool (nodes, counties): county lies under the node
+    # counties, in file order
+    county_ids: tuple[str, ...]
+    county_city: np.ndarray  # int32 index of the county's city
+    county_fund: np.ndarray  # int32 (counties, 3): node at each slot of the chain, -1 none
+    route: np.ndarray  # int32 (counties, 3): slot that pays slot t's part, -1 bank
+    overflow: np.ndarray  # int32 (counties, 3): slot above t with a fund, -1 bank
+    pd: np.ndarray  # float64 (years, counties) annual PD, capped
+    initial_loans: np.ndarray  # int64
+    monthly_rate: np.ndarray  # float64 mean new loans per month
+    size_mean: np.ndarray
+    size_cv: np.ndarray
+    tenor: np.ndarray  # int32 months
+    ip_share: np.ndarray
+    # sharing
+    band_max: np.ndarray  # float64 (bands,) sorted ascending
+    shares: np.ndarray  # float64 (bands + 1, 5): shares in scenario.PARTIES order; last row = top level
+    tier_split: np.ndarray  # float64 (3,) in slot order county, city, province
+    rules: np.ndarray  # float64 (N_RULES,)
+    # credit and collateral
+    rho: float
+    rho_city: float
+    n_cities: int
+    recovery_mean: float
+    recovery_sd: float
+    recovery_loading: float
+    disposal_mean: float
+    disposal_sd: float
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.node_ids)
+
+    @property
+    def n_counties(self) -> int:
+        return len(self.county_ids)
+
+    @property
+    def node_tier_names(self) -> list[str]:
+        return [SLOT_TIERS[t] for t in self.node_tier]
+
+    def expected_candidates_per_path(self) -> float:
+        return float(self.initial_loans.sum() + self.monthly_rate.sum() * self.horizon_months)
+
+
+PD_CAP = 1.0 - 1e-12
+
+
+def compile_structure(s: Scenario) -> Structure:
+    """Turn a validated scenario into arrays (regions resolved, parts routed, shares sorted)."""
+    by_id = {r.id: r for r in s.regions}
+    funded = [r for r in s.regions if r.fund is not None]
+    node_index = {r.id: i for i, r in enumerate(funded)}
+    counties = [r for r in s.regions if r.tier == "county"]
+    cities = [r.id for r in s.regions if r.tier == "city"]
+    city_index = {cid: i for i, cid in enumerate(cities)}
+
+    chains = [(c.id, c.parent, by_id[c.parent].parent) for c in counties]  # county, city, province
+    county_fund = np.array([[node_index.get(rid, -1) for rid in chain] for chain in chains], dtype=np.int32)
+    route = np.array([[_next_funded(row, t) for t in range(3)] for row in county_fund], dtype=np.int32)
+    overflow = np.array([[_next_funded(row, t + 1) for t in range(3)] for row in county_fund], dtype=np.int32)
+    covers = np.array([[r.id in chain for chain in chains] for r in funded], dtype=bool).reshape(len(funded), len(counties))
+
+    lend = [c.lending for c in counties]
+    stress = np.asarray(s.stress_factors(), dtype=np.float64)
+    mult = np.array([c.pd_multiplier for c in counties], dtype=np.float64)
+    pd = np.minimum(s.credit.annual_pd * stress[:, None] * mult[None, :], PD_CAP)
+
+    bands = sorted(s.sharing.bands, key=lambda b: b.max_loan)
+    shares = np.array([b.vector() for b in bands] + [s.sharing.vector()], dtype=np.float64)
+    tiers = s.sharing.tiers
+    r = s.rules
+    g, ins = s.parties.guarantor, s.parties.insurer
+    rules = np.zeros(N_RULES)
+    rules[[R_BASIS, R_LAG, R_CAP, R_MAX_LOAN, R_POLICY, R_LEVERAGE, R_SCOPE]] = (
+        BASIS[r.compensation_basis], r.claim_lag_months, r.per_loan_cap, r.max_loan,
+        POLICY[r.shortfall], r.leverage, SCOPE[r.leverage_scope],
+    )
+    rules[[R_BREAKER, R_WARNING, R_BREAKER_MONTHS, R_INTEREST]] = (
+        r.circuit_breaker_npl, r.npl_warning, r.circuit_breaker_months, r.fund_interest_rate,
+    )
+    rules[[R_G_CAPITAL, R_G_FEE, R_I_PREMIUM, R_I_CAP, R_DISPOSAL_COST]] = (
+        g.capital, g.fee_rate, ins.premium_rate, ins.loss_ratio_cap, s.collateral.disposal_cost,
+    )
+    col = s.collateral
+    return Structure(
+        horizon_months=s.horizon_months,
+        node_ids=tuple(r.id for r in funded),
+        node_names=tuple(r.name for r in funded),
+        node_tier=np.array([SLOT_TIERS.index(r.tier) for r in funded], dtype=np.int8),
+        node_initial=np.array([r.fund for r in funded], dtype=np.float64),
+        node_topup=np.array([r.annual_topup for r in funded], dtype=np.float64),
+        node_covers=covers,
+        county_ids=tuple(c.id for c in counties),
+        county_city=np.array([city_index[c.parent] for c in counties], dtype=np.int32),
+        county_fund=county_fund,
+        route=route,
+        overflow=overflow,
+        pd=pd,
+        initial_loans=np.array([x.initial_loans if x else 0 for x in lend], dtype=np.int64),
+        monthly_rate=np.array([x.new_loans_per_year / 12 if x else 0.0 for x in lend]),
+        size_mean=np.array([x.loan_size_mean if x else 1.0 for x in lend]),
+        size_cv=np.array([x.loan_size_cv if x else 0.0 for x in lend]),
+        tenor=np.array([x.tenor_months if x else 1 for x in lend], dtype=np.int32),
+        ip_share=np.array([x.ip_collateral_share if x else 1.0 for x in lend]),
+        band_max=np.array([b.max_loan for b in bands], dtype=np.float64),
+        shares=shares,
+        tier_split=np.array([tiers.county, tiers.city, tiers.province]),
+        rules=rules,
+        rho=s.credit.asset_correlation,
+        rho_city=s.credit.city_correlation,
+        n_cities=len(cities),
+        recovery_mean=col.recovery_mean,
+        recovery_sd=col.recovery_sd,
+        recovery_loading=col.recovery_factor_loading,
+        disposal_mean=col.disposal_months_mean,
+        disposal_sd=col.disposal_months_sd,
+    )
+
+
+def _next_funded(chain_nodes: np.ndarray, start: int) -> int:
+    """First slot >= start whose region has a fund, or -1 (the bank)."""
+    for t in range(start, 3):
+        if chain_nodes[t] >= 0:
+            return t
+    return -1
+
