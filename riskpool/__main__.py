@@ -1,0 +1,5 @@
+"""``python -m riskpool`` is the ``riskpool`` command."""
+
+from .cli import entry
+
+entry()

@@ -1,0 +1,148 @@
+"""The ``riskpool`` command: argument handling and printing around the engine, nothing more.
+
+Exit status: 0 on success, 2 on bad input (one line per problem naming the field, the value
+and what is allowed), 1 on an internal error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from . import scenario as scenario_mod
+from .scenario import ScenarioError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Simulate three-tier IP pledge-loan risk-compensation funds (MODEL.md).",
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+ScenarioArg = Annotated[
+    Optional[str],
+    typer.Argument(help="Scenario TOML file or bundled name (default: hunan-baseline)."),
+]
+SetOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--set", help="Override PATH=VALUE, e.g. credit.annual_pd=0.05, regions.changsha.fund=4e7, funds.scale=1.5."),
+]
+
+
+def _load(source: str | None, overrides: list[str] | None, **settings) -> scenario_mod.Scenario:
+    return scenario_mod.load(source, overrides or [], **settings)
+
+
+@app.command()
+def validate(source: ScenarioArg = None, set_: SetOpt = None) -> None:
+    """Check a scenario file and report every problem."""
+    s = _load(source, set_)
+    typer.echo(f"ok: {s.meta.name} ({len(s.regions)} regions, sha256 {s.sha256()[:12]})")
+
+
+@app.command()
+def run(
+    source: ScenarioArg = None,
+    paths: Annotated[Optional[int], typer.Option(help="Monte Carlo paths (default: the scenario's).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Root seed (default: the scenario's).")] = None,
+    set_: SetOpt = None,
+    workers: Annotated[int, typer.Option(min=1, help="Processes to run blocks of paths in.")] = 1,
+    out: Annotated[Optional[Path], typer.Option(help="Folder for summary.json, manifest.json and parquet tables.")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print summary.json to standard output.")] = False,
+) -> None:
+    """Simulate a scenario and print its sufficiency table (or the JSON summary)."""
+    from .engine import simulate
+    from .metrics import summarize
+    from .outputs import command_line, json_text, write_run
+    from .terminal import print_summary
+
+    s = _load(source, set_, simulation__paths=paths, simulation__seed=seed)
+    started = datetime.now(timezone.utc)
+    with _progress_bar(enabled=not json_) as progress:
+        res = simulate(s, workers=workers, progress=progress)
+    summary = summarize(res)
+    if out is not None:
+        write_run(res, summary, out, command_line(), started)
+    if json_:
+        sys.stdout.write(json_text(summary))
+    else:
+        print_summary(summary, Console())
+        if out is not None:
+            Console().print(f"results written to {out}/")
+
+
+class _progress_bar:
+    """A rich progress bar on standard error that appears once a run has taken a second."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled and err.is_terminal
+        self.start = time.monotonic()
+        self.bar = None
+        self.task = None
+
+    def __enter__(self):
+        return self.update
+
+    def update(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            if time.monotonic() - self.start < 1.0:
+                return
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(TextColumn("paths"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                                TimeRemainingColumn(), console=err, transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("run", total=total)
+        self.bar.update(self.task, completed=done)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: maps bad input to exit 2 and internal errors to exit 1, without tracebacks."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            err.print(f"error: {problem}", markup=False, highlight=False)
+        return 2
+    except typer.Exit as exc:
+        return exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted")
+        return 130
+    except _click_usage_errors() as exc:
+        exc.show()
+        return 2
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
+        if os.environ.get("RISKPOOL_DEBUG"):
+            raise
+        err.print(f"internal error: {type(exc).__name__}: {exc} (set RISKPOOL_DEBUG=1 for a traceback)", markup=False)
+        return 1
+    return 0
+
+
+def _click_usage_errors():
+    import click
+
+    return click.ClickException
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

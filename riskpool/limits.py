@@ -1,0 +1,84 @@
+"""Up-front estimates of memory and time, so that an impossible request is refused, not started.
+
+The figures are deliberately conservative: bytes per candidate loan while a block is sampled
+and run, bytes per path of results kept for the whole run, and a throughput measured on one
+core of a small machine (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import os
+
+from .fates import BLOCK_PATHS
+from .scenario import Problem, Scenario, ScenarioError
+
+BYTES_PER_CANDIDATE = 160  # fates plus the temporaries of sampling them
+CANDIDATES_PER_SECOND = 10e6  # candidate loan-paths per second per worker (sampling + ledger)
+MAX_HOURS = 48.0
+MEMORY_FRACTION = 0.6  # of physical memory that one run may use
+
+
+def machine_memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 8 * 2**30
+
+
+def result_bytes_per_path(s: Scenario) -> int:
+    """Results kept per path: month-end balances and covered loans, node, county and path rows."""
+    nodes = sum(r.fund is not None for r in s.regions)
+    counties = sum(r.tier == "county" for r in s.regions)
+    return 8 * (2 * s.horizon_months * nodes + 12 * nodes + 3 * counties + 20)
+
+
+def expected_candidates(s: Scenario) -> float:
+    """Mean number of candidate loans per path (initial loans plus new ones over the horizon)."""
+    return sum(
+        r.lending.initial_loans + r.lending.new_loans_per_year * s.simulation.horizon_years
+        for r in s.regions
+        if r.lending is not None
+    )
+
+
+def estimate(s: Scenario, paths: int, workers: int = 1) -> dict[str, float]:
+    """Estimated peak memory (bytes) and run time (seconds) of ``paths`` paths."""
+    candidates = expected_candidates(s)
+    block = BYTES_PER_CANDIDATE * candidates * BLOCK_PATHS * 4  # a task holds up to four blocks
+    memory = result_bytes_per_path(s) * paths * 1.5 + block * workers  # 1.5: writing the tables
+    seconds = candidates * paths / (CANDIDATES_PER_SECOND * workers)
+    return {"memory_bytes": memory, "block_bytes": block, "seconds": seconds, "candidates_per_path": candidates}
+
+
+def check_resources(s: Scenario, paths: int, workers: int = 1) -> None:
+    """Raise ScenarioError when a run would not fit this machine's memory or a sane time."""
+    if paths < 1:
+        raise ScenarioError([Problem("simulation.paths", paths, "must be at least 1")])
+    est = estimate(s, paths, workers)
+    allowed = MEMORY_FRACTION * machine_memory_bytes()
+    problems: list[Problem] = []
+    if est["block_bytes"] > allowed:
+        problems.append(Problem(
+            "regions.*.lending", round(est["candidates_per_path"]),
+            f"candidate loans per path need about {_gib(est['block_bytes'])} per block of "
+            f"{BLOCK_PATHS} paths; this machine allows {_gib(allowed)}: lower new_loans_per_year",
+        ))
+    elif est["memory_bytes"] > allowed:
+        fits = int(max(0.0, allowed - est["block_bytes"] * workers) / (1.5 * result_bytes_per_path(s)))
+        problems.append(Problem(
+            "simulation.paths", paths,
+            f"needs about {_gib(est['memory_bytes'])} of memory; this machine allows {_gib(allowed)}: "
+            f"use at most {fits} paths, or split the run into seeds and combine",
+        ))
+    if est["seconds"] > MAX_HOURS * 3600:
+        problems.append(Problem(
+            "simulation.paths", paths,
+            f"would take about {est['seconds'] / 3600:.0f} hours on {workers} worker(s) (limit {MAX_HOURS:.0f}): "
+            "use fewer paths or more workers",
+        ))
+    if problems:
+        raise ScenarioError(problems)
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.1f} GiB"

@@ -1,0 +1,204 @@
+"""Result files of MODEL.md section 8: summary.json, paths/nodes/months.parquet, manifest.json.
+
+Every file is written to a temporary name and renamed, so a folder holds complete files or
+none. Parquet files are written from pyarrow tables without pandas metadata or timestamps, so
+the same run gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import __version__
+from .engine import Results
+from .fates import BLOCK_PATHS, STREAMS
+from .ledger import PATH_COLUMNS
+from .metrics import QUANTILE_METHOD, earliest, quantile
+from .structure import SLOT_TIERS
+
+RESULT_FILES = ("summary.json", "paths.parquet", "nodes.parquet", "months.parquet")
+COUNT_COLUMNS = {"n_originated", "n_defaults"}
+
+
+def paths_table(res: Results) -> pa.Table:
+    """One row per path: lending, losses by party net of clawbacks, shortfall flags."""
+    tier = np.asarray(res.structure.node_tier)
+    first = res.node_column("first_shortfall_month")
+    fund_first = earliest(first)
+    columns: dict[str, Any] = {"path": pa.array(np.arange(res.n_paths, dtype=np.int64))}
+    for name in PATH_COLUMNS:
+        values = res.path_column(name)
+        if name in COUNT_COLUMNS:
+            columns[name] = pa.array(values.astype(np.int64))
+        elif name == "guarantor_exhausted":
+            columns[name] = pa.array(values > 0)
+        else:
+            columns[name] = pa.array(values)
+    columns["shortfall"] = pa.array(fund_first >= 0)
+    columns["first_shortfall_month"] = _nullable_month(fund_first)
+    for t in reversed(range(3)):
+        columns[f"shortfall_{SLOT_TIERS[t]}"] = pa.array(earliest(first[:, tier == t]) >= 0)
+    return pa.table(columns)
+
+
+def nodes_table(res: Results) -> pa.Table:
+    """One row per path and fund node."""
+    st = res.structure
+    n, k = res.n_paths, st.n_nodes
+    first = res.node_column("first_shortfall_month").ravel()
+    return pa.table({
+        "path": pa.array(np.repeat(np.arange(n, dtype=np.int64), k)),
+        "node": pa.array(list(st.node_ids) * n, type=pa.string()),
+        "tier": pa.array(st.node_tier_names * n, type=pa.string()),
+        "first_shortfall_month": _nullable_month(first),
+        "payout_net": pa.array(res.node_column("payout_net").ravel()),
+        "unpaid": pa.array(res.node_column("unpaid").ravel()),
+        "required_capital": pa.array(res.node_column("required_capital").ravel()),
+        "final_balance": pa.array(res.node_column("final_balance").ravel()),
+    })
+
+
+def months_table(res: Results) -> pa.Table:
+    """Quantile bands of month-end balances and the reserve ratio by month, for nodes, tiers, fund."""
+    st = res.structure
+    tier = np.asarray(st.node_tier)
+    groups = [(node, "node", SLOT_TIERS[tier[j]], np.arange(st.n_nodes) == j) for j, node in enumerate(st.node_ids)]
+    groups += [(SLOT_TIERS[t], "tier", SLOT_TIERS[t], tier == t) for t in reversed(range(3)) if (tier == t).any()]
+    groups.append(("fund", "fund", "", np.ones(st.n_nodes, dtype=bool)))
+    rows: dict[str, list] = {k: [] for k in ("month", "node", "level", "tier", "balance_p05", "balance_p50", "balance_p95", "reserve_ratio_p50")}
+    months = np.arange(st.horizon_months)
+    for name, level, tier_name, members in groups:
+        balance = res.balance[:, :, members].sum(axis=2)  # (paths, months)
+        covered = res.covered[:, :, _outermost(st.node_covers, members)].sum(axis=2)
+        bands = quantile(balance, [0.05, 0.5, 0.95], axis=0)
+        rows["month"].extend(months.tolist())
+        rows["node"].extend([name] * len(months))
+        rows["level"].extend([level] * len(months))
+        rows["tier"].extend([tier_name] * len(months))
+        for key, band in zip(("balance_p05", "balance_p50", "balance_p95"), bands):
+            rows[key].extend(band.tolist())
+        rows["reserve_ratio_p50"].extend(_median_ratio(balance, covered))
+    return pa.table({k: pa.array(v, type=pa.int32() if k == "month" else None) for k, v in rows.items()})
+
+
+def _outermost(covers: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """Members not nested under another member, so that covered loans are counted once."""
+    idx = np.flatnonzero(members)
+    top = np.zeros_like(members)
+    for j in idx:
+        nested = [k for k in idx if k != j and np.all(covers[k] >= covers[j])
+                  and (covers[k].sum() > covers[j].sum() or k < j)]
+        top[j] = not nested
+    return top
+
+
+def _median_ratio(balance: np.ndarray, covered: np.ndarray) -> list[float | None]:
+    """Per month, the median over paths of balance / covered outstanding (paths with loans)."""
+    out: list[float | None] = []
+    for m in range(balance.shape[1]):
+        ok = covered[:, m] > 0
+        out.append(float(quantile(balance[ok, m] / covered[ok, m], 0.5)) if ok.any() else None)
+    return out
+
+
+def _nullable_month(first: np.ndarray) -> pa.Array:
+    return pa.array(first.astype(np.int32), mask=first < 0, type=pa.int32())
+
+
+# --------------------------------------------------------------------------- files
+
+
+def write_run(res: Results, summary: dict[str, Any], out: Path, command: list[str], started: datetime) -> dict[str, Any]:
+    """Write every result file and the manifest into ``out``; returns the manifest."""
+    out.mkdir(parents=True, exist_ok=True)
+    _atomic(out / "summary.json", lambda p: p.write_text(json_text(summary), encoding="utf-8"))
+    for name, table in (("paths", paths_table(res)), ("nodes", nodes_table(res)), ("months", months_table(res))):
+        _atomic(out / f"{name}.parquet", lambda p, t=table: pq.write_table(t, p, compression="zstd"))
+    manifest = build_manifest(res, out, command, started)
+    _atomic(out / "manifest.json", lambda p: p.write_text(json_text(manifest), encoding="utf-8"))
+    return manifest
+
+
+def json_text(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _atomic(path: Path, write) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def build_manifest(res: Results, out: Path, command: list[str], started: datetime) -> dict[str, Any]:
+    """What an auditor needs to reproduce the run (MODEL.md section 8; docs/auditing.md)."""
+    return {
+        "riskpool_version": __version__,
+        "git_commit": _git_commit(),
+        "scenario": res.scenario.canonical(),
+        "scenario_sha256": res.scenario.sha256(),
+        "seed": res.seed,
+        "paths": res.n_paths,
+        "randomness": {
+            "bit_generator": "PCG64",
+            "seed_sequence_entropy": res.seed,
+            "block_paths": BLOCK_PATHS,
+            "block_seed": "SeedSequence(entropy=seed, spawn_key=(block,)).spawn(len(streams))",
+            "streams": list(STREAMS),
+        },
+        "quantile_method": QUANTILE_METHOD,
+        "versions": _versions(),
+        "platform": platform.platform(),
+        "command": command,
+        "started": started.isoformat(timespec="seconds"),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "files": {name: sha256_file(out / name) for name in RESULT_FILES},
+    }
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in ("numpy", "scipy", "pandas", "pyarrow", "numba", "pydantic"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "absent"
+    return versions
+
+
+def _git_commit() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def command_line() -> list[str]:
+    return [Path(sys.argv[0]).name, *sys.argv[1:]]

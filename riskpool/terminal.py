@@ -1,0 +1,79 @@
+"""The readable terminal summary of a run (rich tables), built from summary.json's content."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+WEAKEST = 10
+
+
+def money(x: float | None) -> str:
+    """Yuan as CNY millions, the unit analysts read budgets in."""
+    return "-" if x is None else f"{x / 1e6:,.1f}"
+
+
+def pct(p: float | None, se: float | None = None) -> str:
+    if p is None:
+        return "-"
+    return f"{100 * p:.1f}%" + (f" ± {100 * se:.1f}" if se is not None else "")
+
+
+def month(m: int | None) -> str:
+    return "-" if m is None else str(m)
+
+
+def sufficiency_table(summary: dict[str, Any]) -> Table:
+    table = Table(title=f"Fund sufficiency over {summary['horizon_months']} months "
+                        f"({summary['paths']:,} paths, seed {summary['seed']})")
+    for col in ("", "sufficiency", "P(shortfall) ± se", "median 1st shortfall month",
+                "capital (CNY m)", "required 95% (CNY m)", "required 99% (CNY m)", "mean unpaid (CNY m)"):
+        table.add_column(col, justify="left" if not col else "right")
+    rows = [("whole fund", summary["fund"])] + [(f"{t} tier", v) for t, v in summary["tiers"].items() if v["nodes"]]
+    for label, v in rows:
+        table.add_row(label, pct(v["sufficiency"]), pct(v["p_shortfall"], v["p_shortfall_se"]),
+                      month(v["first_shortfall_month"]["p50"]), money(v["capital"]),
+                      money(v["required_capital"]["q95"]), money(v["required_capital"]["q99"]), money(v["unpaid_mean"]))
+    return table
+
+
+def weakest_table(summary: dict[str, Any]) -> Table:
+    nodes = sorted(summary["nodes"].items(), key=lambda kv: (-kv[1]["p_shortfall"], kv[0]))[:WEAKEST]
+    table = Table(title=f"The {min(WEAKEST, len(nodes))} weakest fund nodes")
+    for col in ("node", "name", "tier", "P(shortfall) ± se", "median 1st month", "capital", "required 95%", "mean payout net"):
+        table.add_column(col, justify="right" if col not in ("node", "name", "tier") else "left")
+    for node, v in nodes:
+        table.add_row(node, v["name"], v["tier"], pct(v["p_shortfall"], v["p_shortfall_se"]),
+                      month(v["first_shortfall_month"]["p50"]), money(v["capital"]),
+                      money(v["required_capital"]["q95"]), money(v["payout_net"]["mean"]))
+    return table
+
+
+def party_table(summary: dict[str, Any]) -> Table:
+    table = Table(title="Losses by party, net of clawbacks (CNY m)")
+    for col in ("party", "mean", "VaR 99%", "ES 99%"):
+        table.add_column(col, justify="left" if col == "party" else "right")
+    for party, v in summary["parties"].items():
+        table.add_row(party, money(v["loss_mean"]), money(v["var99"]), money(v["es99"]))
+    return table
+
+
+def lending_line(summary: dict[str, Any]) -> str:
+    lend = summary["lending"]
+    mult = lend["multiplier_mean"]
+    lev = lend["leverage_peak_mean"]
+    return (f"Lending: {money(lend['originated_mean'])} CNY m originated on average "
+            f"({lend['loans_originated_mean']:.0f} loans), {money(lend['defaulted_ead_mean'])} defaulted, "
+            f"{money(lend['recovered_mean'])} recovered; multiplier "
+            f"{'-' if mult is None else f'{mult:.1f}x'} of initial fund capital, peak outstanding "
+            f"{'-' if lev is None else f'{lev:.1f}x'}.")
+
+
+def print_summary(summary: dict[str, Any], console: Console) -> None:
+    console.print(f"[bold]{summary['scenario']}[/bold]")
+    console.print(sufficiency_table(summary))
+    console.print(weakest_table(summary))
+    console.print(party_table(summary))
+    console.print(lending_line(summary))
