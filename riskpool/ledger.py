@@ -58,44 +58,50 @@ class LedgerResult:
     nodes: np.ndarray  # (paths, nodes, len(NODE_COLUMNS))
     counties: np.ndarray  # (paths, counties, len(COUNTY_COLUMNS))
     balance: np.ndarray  # (paths, months, nodes) month-end balances
-    covered: np.ndarray  # (paths, months, nodes) outstanding principal under each node
+    covered: np.ndarray  # (months, nodes) outstanding principal under each node, summed over paths
 
 
-def run_ledger(st: Structure, fates: Fates) -> LedgerResult:
-    """Apply the rules to a block of sampled fates."""
+def allocate(st: Structure, n_paths: int) -> LedgerResult:
+    t, nodes, counties = st.horizon_months, st.n_nodes, st.n_counties
+    return LedgerResult(
+        paths=np.zeros((n_paths, len(PATH_COLUMNS))),
+        nodes=np.zeros((n_paths, nodes, len(NODE_COLUMNS))),
+        counties=np.zeros((n_paths, counties, len(COUNTY_COLUMNS))),
+        balance=np.zeros((n_paths, t, nodes)),
+        covered=np.zeros((t, nodes)),
+    )
+
+
+def run_ledger(st: Structure, fates: Fates, out: LedgerResult | None = None) -> LedgerResult:
+    """Apply the rules to a block of sampled fates, into ``out`` (zeroed arrays) or new arrays."""
     n = fates.n_paths
     if not (len(fates.county) == len(fates.size) == len(fates.orig) == fates.path_start[-1]):
         raise ValueError("fates arrays disagree in length")
-    t, nodes, counties = st.horizon_months, st.n_nodes, st.n_counties
-    out = LedgerResult(
-        paths=np.zeros((n, len(PATH_COLUMNS))),
-        nodes=np.zeros((n, nodes, len(NODE_COLUMNS))),
-        counties=np.zeros((n, counties, len(COUNTY_COLUMNS))),
-        balance=np.zeros((n, t, nodes)),
-        covered=np.zeros((n, t, nodes)),
-    )
+    out = allocate(st, n) if out is None else out
+    if len(out.paths) != n or out.balance.shape[1:] != (st.horizon_months, st.n_nodes):
+        raise ValueError("output arrays do not match the block")
     _ledger_block(
         fates.path_start, fates.county, fates.orig, fates.size, fates.default_month,
-        fates.recovery, fates.delay, t,
-        st.node_initial, st.node_topup, st.node_covers, st.county_fund, st.route, st.overflow,
+        fates.defaulted, fates.recovery, fates.delay, st.horizon_months,
+        st.node_initial, st.node_topup, st.county_fund, st.route, st.overflow,
         st.tenor, st.ip_share, st.band_max, st.shares, st.tier_split, st.rules,
         out.paths, out.nodes, out.counties, out.balance, out.covered,
     )
     return out
 
 
-@njit(cache=True)
-def _push(head, tail, nxt, month, i):  # pragma: no cover - compiled
-    """Append loan ``i`` to the linked list of ``month``."""
+@njit(cache=True, inline="always")
+def _push(heads, which, nxt, month, i):  # pragma: no cover - compiled
+    """Append item ``i`` to list ``which`` of ``month`` (rows 2 which, 2 which + 1: head, tail)."""
     nxt[i] = -1
-    if head[month] < 0:
-        head[month] = i
+    if heads[2 * which, month] < 0:
+        heads[2 * which, month] = i
     else:
-        nxt[tail[month]] = i
-    tail[month] = i
+        nxt[heads[2 * which + 1, month]] = i
+    heads[2 * which + 1, month] = i
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _band(size, band_max):  # pragma: no cover - compiled
     """Row of the shares table for a loan: the first band with size <= max_loan, else the top level."""
     for k in range(len(band_max)):
@@ -105,7 +111,7 @@ def _band(size, band_max):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _pay_fund(loan, slot, amount, month, county, bal, county_fund, overflow, policy,
+def _pay_fund(record, slot, amount, month, county, bal, county_fund, overflow, policy,
               assigned, queued, node_stats, q_head, q_tail, q_next):  # pragma: no cover
     """Slot ``slot``'s fund pays ``amount`` of a claim; returns what falls to the bank."""
     to_bank = 0.0
@@ -115,16 +121,16 @@ def _pay_fund(loan, slot, amount, month, county, bal, county_fund, overflow, pol
         pay = min(bal[node], amount)
         bal[node] -= pay
         node_stats[node, N_PAID] += pay
-        assigned[loan, slot] += pay
+        assigned[record, slot] += pay
         rest = amount - pay
         if rest <= 0.0:
             break
         if rest > TOLERANCE and node_stats[node, N_FIRST] < 0:
             node_stats[node, N_FIRST] = month
         if policy == 0:  # queue: waits for later inflows
-            assigned[loan, slot] += rest
-            queued[loan, slot] += rest
-            item = loan * 3 + slot
+            assigned[record, slot] += rest
+            queued[record, slot] += rest
+            item = record * 3 + slot
             q_next[item] = -1
             if q_head[node] < 0:
                 q_head[node] = item
@@ -146,8 +152,8 @@ def _pay_fund(loan, slot, amount, month, county, bal, county_fund, overflow, pol
 
 
 @njit(cache=True)
-def _ledger_block(path_start, county, orig, size, default_month, recovery, delay, horizon,
-                  node_initial, node_topup, node_covers, county_fund, route, overflow,
+def _ledger_block(path_start, county, orig, size, default_month, defaulted, recovery, delay, horizon,
+                  node_initial, node_topup, county_fund, route, overflow,
                   tenor, ip_share, band_max, shares, tier_split, rules,
                   out_paths, out_nodes, out_counties, out_balance, out_covered):  # pragma: no cover
     n_nodes = len(node_initial)
@@ -172,26 +178,29 @@ def _ledger_block(path_start, county, orig, size, default_month, recovery, delay
     max_loans = 0
     for b in range(len(path_start) - 1):
         max_loans = max(max_loans, path_start[b + 1] - path_start[b])
-    # per-loan scratch, reused across paths (indices are local to the path)
-    accepted = np.zeros(max_loans, dtype=np.bool_)
-    net_first = np.zeros(max_loans, dtype=np.bool_)  # recovery goes to the bank before the claim
-    claimed = np.zeros(max_loans, dtype=np.bool_)
-    recovered = np.zeros(max_loans)
-    assigned = np.zeros((max_loans, 3))  # per fund slot: paid + queued
-    queued = np.zeros((max_loans, 3))
-    assigned_party = np.zeros((max_loans, 5))  # bank, guarantor, insurer, evaluator in S_* columns
-    nxt_default = np.empty(max_loans, dtype=np.int64)
-    nxt_mature = np.empty(max_loans, dtype=np.int64)
+    # Scratch reused across paths. Loan lists (defaults, maturities) hold local loan indices;
+    # a defaulted loan gets a record r (in default order) that the claim, disposal and queue
+    # lists refer to. Records are initialised when created, so nothing is reset per path.
+    nxt_loan = np.empty(max_loans, dtype=np.int64)
+    rec_loan = np.empty(max_loans, dtype=np.int64)  # global loan index of record r
+    rec_fate = np.empty(max_loans, dtype=np.int64)  # its position in defaulted / recovery / delay
+    net_first = np.empty(max_loans, dtype=np.bool_)  # recovery goes to the bank before the claim
+    claimed = np.empty(max_loans, dtype=np.bool_)
+    recovered = np.empty(max_loans)
+    assigned = np.empty((max_loans, 3))  # per fund slot: paid + queued
+    queued = np.empty((max_loans, 3))
+    party = np.empty((max_loans, 5))  # bank, guarantor, insurer, evaluator in their S_* columns
     nxt_claim = np.empty(max_loans, dtype=np.int64)
     nxt_dispose = np.empty(max_loans, dtype=np.int64)
     q_next = np.empty(3 * max_loans, dtype=np.int64)
-    heads = np.empty((8, horizon), dtype=np.int64)  # head and tail per list: default, mature, claim, dispose
+    heads = np.empty((8, horizon), dtype=np.int64)  # head, tail: defaults, maturities, claims, disposals
     month_start = np.empty(horizon + 2, dtype=np.int64)
     bal = np.empty(n_nodes)
     q_head = np.empty(n_nodes, dtype=np.int64)
     q_tail = np.empty(n_nodes, dtype=np.int64)
     cum_in = np.empty(n_nodes)
     out_c = np.empty(n_counties)
+    out_node = np.empty(n_nodes)  # outstanding principal of loans under each fund node
     npl_c = np.empty(n_counties)
     stop_until = np.empty(n_counties, dtype=np.int64)
     merged = np.empty(3)
@@ -202,22 +211,17 @@ def _ledger_block(path_start, county, orig, size, default_month, recovery, delay
         pth = out_paths[b]
         nst = out_nodes[b]
         cst = out_counties[b]
-        accepted[:n] = False
-        net_first[:n] = False
-        claimed[:n] = False
-        recovered[:n] = 0.0
-        assigned[:n] = 0.0
-        queued[:n] = 0.0
-        assigned_party[:n] = 0.0
         heads[:] = -1
         bal[:] = node_initial
         q_head[:] = -1
         q_tail[:] = -1
         cum_in[:] = 0.0
         out_c[:] = 0.0
+        out_node[:] = 0.0
         npl_c[:] = 0.0
         stop_until[:] = 0
         nst[:, N_FIRST] = -1.0
+        n_rec = 0
         out_total = 0.0
         out_g = 0.0
         out_i = 0.0
@@ -226,6 +230,8 @@ def _ledger_block(path_start, county, orig, size, default_month, recovery, delay
         g_paid = 0.0
         i_paid = 0.0
         peak = 0.0
+        originated = 0.0
+        n_originated = 0
 
         # candidates of month m are local loans month_start[m + 1] .. month_start[m + 2] - 1
         k = 0
@@ -248,73 +254,83 @@ def _ledger_block(path_start, county, orig, size, default_month, recovery, delay
                 premiums += i_premium * out_i
 
                 # 2. clawbacks of disposals due this month
-                i = heads[6, m]
-                while i >= 0:
-                    g = lo + i
+                r = heads[6, m]
+                while r >= 0:
+                    g = rec_loan[r]
                     c = county[g]
-                    amount = size[g] * recovery[g] * keep
-                    recovered[i] = amount
+                    amount = size[g] * recovery[rec_fate[r]] * keep
+                    recovered[r] = amount
                     pth[P_RECOVERED] += amount
                     npl_c[c] -= size[g]
-                    if not net_first[i]:
+                    if not net_first[r]:
                         frac = amount / size[g]
                         for s in range(3):
-                            share = assigned[i, s] * frac
+                            share = assigned[r, s] * frac
                             if share > 0.0:
                                 j = county_fund[c, s]
-                                cut = min(share, queued[i, s])
-                                queued[i, s] -= cut
+                                cut = min(share, queued[r, s])
+                                queued[r, s] -= cut
                                 bal[j] += share - cut
                                 nst[j, N_CLAW] += share - cut
                                 cum_in[j] += share
                         for s in range(1, 5):
-                            assigned_party[i, s] -= assigned_party[i, s] * frac
-                    i = nxt_dispose[i]
+                            party[r, s] -= party[r, s] * frac
+                    r = nxt_dispose[r]
 
                 # 3. queued claims, oldest first, from each node's balance
                 for j in range(n_nodes):
                     while q_head[j] >= 0 and bal[j] > 0.0:
                         item = q_head[j]
-                        i, s = item // 3, item % 3
-                        pay = min(bal[j], queued[i, s])
+                        r, s = item // 3, item % 3
+                        pay = min(bal[j], queued[r, s])
                         bal[j] -= pay
-                        queued[i, s] -= pay
+                        queued[r, s] -= pay
                         nst[j, N_PAID] += pay
-                        if queued[i, s] > 0.0:
+                        if queued[r, s] > 0.0:
                             break
                         q_head[j] = q_next[item]
                     while q_head[j] >= 0 and queued[q_head[j] // 3, q_head[j] % 3] <= 0.0:
                         q_head[j] = q_next[q_head[j]]  # cleared by clawbacks
 
-                # 4. defaults: the loan leaves the performing book
+                # 4. defaults: the loan leaves the performing book and gets a record
                 i = heads[0, m]
                 while i >= 0:
                     g = lo + i
                     c = county[g]
-                    out_c[c] -= size[g]
-                    out_total -= size[g]
+                    out_total = _book(g, c, -1.0, size, out_c, out_node, county_fund, out_total)
                     out_g, out_i = _covered_update(size[g], band_max, shares, out_g, out_i, -1.0)
                     npl_c[c] += size[g]
                     pth[P_DEF_EAD] += size[g]
                     pth[P_N_DEF] += 1
-                    dispose = m + delay[g]
+                    r = n_rec
+                    n_rec += 1
+                    rec_loan[r] = g
+                    rec_fate[r] = np.searchsorted(defaulted, g)
+                    claimed[r] = False
+                    recovered[r] = 0.0
+                    for s in range(3):
+                        assigned[r, s] = 0.0
+                        queued[r, s] = 0.0
+                    for s in range(5):
+                        party[r, s] = 0.0
+                    dispose = m + delay[rec_fate[r]]
                     due = m + lag
-                    if basis == 1 or dispose <= due:
-                        net_first[i] = True
+                    net_first[r] = basis == 1 or dispose <= due
+                    if net_first[r]:
                         due = max(due, dispose)
                     if dispose < horizon:
-                        _push(heads[6], heads[7], nxt_dispose, dispose, i)
+                        _push(heads, 3, nxt_dispose, dispose, r)
                     if due < horizon:
-                        _push(heads[4], heads[5], nxt_claim, due, i)
-                    i = nxt_default[i]
+                        _push(heads, 2, nxt_claim, due, r)
+                    i = nxt_loan[i]
 
                 # 5. new claims, by default month then loan id
-                i = heads[4, m]
-                while i >= 0:
-                    g = lo + i
+                r = heads[4, m]
+                while r >= 0:
+                    g = rec_loan[r]
                     c = county[g]
-                    claimed[i] = True
-                    loss = size[g] - recovered[i] if net_first[i] else size[g]
+                    claimed[r] = True
+                    loss = size[g] - recovered[r] if net_first[r] else size[g]
                     base = ip_share[c] * loss
                     row = _band(size[g], band_max)
                     to_bank = loss - base + shares[row, S_BANK] * base
@@ -325,16 +341,16 @@ def _ledger_block(path_start, county, orig, size, default_month, recovery, delay
                     want = shares[row, S_GUAR] * base
                     pay = min(want, max(g_capital + fees - g_paid, 0.0))
                     g_paid += pay
-                    assigned_party[i, S_GUAR] += pay
+                    party[r, S_GUAR] += pay
                     if want - pay > TOLERANCE:
                         pth[P_G_EXHAUSTED] = 1.0
                     to_bank += want - pay
                     want = shares[row, S_INS] * base
                     pay = min(want, max(i_cap * premiums - i_paid, 0.0))
                     i_paid += pay
-                    assigned_party[i, S_INS] += pay
+                    party[r, S_INS] += pay
                     to_bank += want - pay
-                    assigned_party[i, S_EVAL] += shares[row, S_EVAL] * base
+                    party[r, S_EVAL] += shares[row, S_EVAL] * base
                     merged[:] = 0.0
                     for s in range(3):
                         part = fund_part * tier_split[s]
@@ -344,25 +360,26 @@ def _ledger_block(path_start, county, orig, size, default_month, recovery, delay
                             merged[route[c, s]] += part
                     for s in range(3):
                         if merged[s] > 0.0:
-                            to_bank += _pay_fund(i, s, merged[s], m, c, bal, county_fund, overflow, policy,
+                            to_bank += _pay_fund(r, s, merged[s], m, c, bal, county_fund, overflow, policy,
                                                  assigned, queued, nst, q_head, q_tail, q_next)
-                    assigned_party[i, S_BANK] += to_bank
-                    i = nxt_claim[i]
+                    party[r, S_BANK] += to_bank
+                    r = nxt_claim[r]
 
                 # 6. maturities
                 i = heads[2, m]
                 while i >= 0:
                     g = lo + i
-                    out_c[county[g]] -= size[g]
-                    out_total -= size[g]
+                    out_total = _book(g, county[g], -1.0, size, out_c, out_node, county_fund, out_total)
                     out_g, out_i = _covered_update(size[g], band_max, shares, out_g, out_i, -1.0)
-                    i = nxt_mature[i]
+                    i = nxt_loan[i]
 
             # 7. originations: circuit breaker first, then candidates in loan-id order
             if m >= 0 and (breaker > 0.0 or warning > 0.0):
                 for c in range(n_counties):
                     denom = npl_c[c] + out_c[c]
-                    ratio = npl_c[c] / denom if denom > 0.0 else 0.0
+                    if npl_c[c] <= 0.0 or denom <= 0.0:
+                        continue  # ratio 0 (or no loans): neither warns nor trips
+                    ratio = npl_c[c] / denom
                     if warning > 0.0 and ratio > warning:
                         cst[c, C_WARN] += 1
                     if breaker > 0.0 and stop_until[c] <= m and ratio > breaker:
@@ -387,46 +404,39 @@ def _ledger_block(path_start, county, orig, size, default_month, recovery, delay
                             own = county_fund[c, 0]
                             if own < 0 or out_c[c] + size[g] > leverage * bal[own] + TOLERANCE:
                                 continue
-                accepted[i] = True
-                out_c[c] += size[g]
-                out_total += size[g]
+                out_total = _book(g, c, 1.0, size, out_c, out_node, county_fund, out_total)
                 out_g, out_i = _covered_update(size[g], band_max, shares, out_g, out_i, 1.0)
-                pth[P_ORIG] += size[g]
-                pth[P_N_ORIG] += 1
+                originated += size[g]
+                n_originated += 1
                 cst[c, C_ORIG] += size[g]
                 if default_month[g] != NO_DEFAULT:
-                    _push(heads[0], heads[1], nxt_default, default_month[g], i)
+                    _push(heads, 0, nxt_loan, default_month[g], i)
                 elif orig[g] + tenor[c] < horizon:
-                    _push(heads[2], heads[3], nxt_mature, orig[g] + tenor[c], i)
+                    _push(heads, 1, nxt_loan, orig[g] + tenor[c], i)
 
             if m >= 0:  # month end
                 peak = max(peak, out_total)
                 for j in range(n_nodes):
                     out_balance[b, m, j] = bal[j]
-                    covered = 0.0
-                    for c in range(n_counties):
-                        if node_covers[j, c]:
-                            covered += out_c[c]
-                    out_covered[b, m, j] = covered
+                    out_covered[m, j] += out_node[j]
                     gap = nst[j, N_DUE] - cum_in[j]
                     if gap > nst[j, N_REQUIRED]:
                         nst[j, N_REQUIRED] = gap
 
         # the horizon: claims not yet due are borne by the bank; queued claims stay unpaid
-        for i in range(n):
-            if not accepted[i] or default_month[lo + i] == NO_DEFAULT:
-                continue
-            if not claimed[i]:
-                assigned_party[i, S_BANK] += size[lo + i] - (recovered[i] if net_first[i] else 0.0)
+        for r in range(n_rec):
+            g = rec_loan[r]
+            if not claimed[r]:
+                party[r, S_BANK] += size[g] - (recovered[r] if net_first[r] else 0.0)
             for s in range(3):
-                if queued[i, s] > 0.0:
-                    j = county_fund[county[lo + i], s]
-                    nst[j, N_UNPAID] += queued[i, s]
-                    pth[P_UNPAID] += queued[i, s]
-            pth[P_L_BANK] += assigned_party[i, S_BANK]
-            pth[P_L_GUAR] += assigned_party[i, S_GUAR]
-            pth[P_L_INS] += assigned_party[i, S_INS]
-            pth[P_L_EVAL] += assigned_party[i, S_EVAL]
+                if queued[r, s] > 0.0:
+                    j = county_fund[county[g], s]
+                    nst[j, N_UNPAID] += queued[r, s]
+                    pth[P_UNPAID] += queued[r, s]
+            pth[P_L_BANK] += party[r, S_BANK]
+            pth[P_L_GUAR] += party[r, S_GUAR]
+            pth[P_L_INS] += party[r, S_INS]
+            pth[P_L_EVAL] += party[r, S_EVAL]
         for j in range(n_nodes):
             nst[j, N_PAYOUT] = nst[j, N_PAID] - nst[j, N_CLAW]
             nst[j, N_FINAL] = bal[j]
@@ -434,9 +444,21 @@ def _ledger_block(path_start, county, orig, size, default_month, recovery, delay
         pth[P_FEES] = fees
         pth[P_PREMIUMS] = premiums
         pth[P_PEAK] = peak
+        pth[P_ORIG] = originated
+        pth[P_N_ORIG] = n_originated
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _book(g, c, sign, size, out_c, out_node, county_fund, out_total):  # pragma: no cover - compiled
+    """Add (sign 1) or remove (sign -1) a loan from the performing book; returns total outstanding."""
+    out_c[c] += sign * size[g]
+    for s in range(3):
+        if county_fund[c, s] >= 0:
+            out_node[county_fund[c, s]] += sign * size[g]
+    return out_total + sign * size[g]
+
+
+@njit(cache=True, inline="always")
 def _covered_update(amount, band_max, shares, out_g, out_i, sign):  # pragma: no cover - compiled
     """Outstanding principal on which guarantee fees and insurance premiums are earned."""
     row = _band(amount, band_max)

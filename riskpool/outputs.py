@@ -72,17 +72,21 @@ def nodes_table(res: Results) -> pa.Table:
 
 
 def months_table(res: Results) -> pa.Table:
-    """Quantile bands of month-end balances and the reserve ratio by month, for nodes, tiers, fund."""
+    """Quantile bands of month-end balances and the reserve ratio by month, for nodes, tiers, fund.
+
+    The reserve ratio is the mean balance over the mean outstanding principal of the loans the
+    node (or group) covers: a ratio of means over paths, like the FDIC's fund over insured deposits.
+    """
     st = res.structure
     tier = np.asarray(st.node_tier)
     groups = [(node, "node", SLOT_TIERS[tier[j]], np.arange(st.n_nodes) == j) for j, node in enumerate(st.node_ids)]
     groups += [(SLOT_TIERS[t], "tier", SLOT_TIERS[t], tier == t) for t in reversed(range(3)) if (tier == t).any()]
     groups.append(("fund", "fund", "", np.ones(st.n_nodes, dtype=bool)))
-    rows: dict[str, list] = {k: [] for k in ("month", "node", "level", "tier", "balance_p05", "balance_p50", "balance_p95", "reserve_ratio_p50")}
+    rows: dict[str, list] = {k: [] for k in ("month", "node", "level", "tier", "balance_p05", "balance_p50", "balance_p95", "reserve_ratio")}
     months = np.arange(st.horizon_months)
     for name, level, tier_name, members in groups:
         balance = res.balance[:, :, members].sum(axis=2)  # (paths, months)
-        covered = res.covered[:, :, _outermost(st.node_covers, members)].sum(axis=2)
+        covered = res.covered[:, _outermost(st.node_covers, members)].sum(axis=1)  # (months,)
         bands = quantile(balance, [0.05, 0.5, 0.95], axis=0)
         rows["month"].extend(months.tolist())
         rows["node"].extend([name] * len(months))
@@ -90,7 +94,8 @@ def months_table(res: Results) -> pa.Table:
         rows["tier"].extend([tier_name] * len(months))
         for key, band in zip(("balance_p05", "balance_p50", "balance_p95"), bands):
             rows[key].extend(band.tolist())
-        rows["reserve_ratio_p50"].extend(_median_ratio(balance, covered))
+        total = balance.sum(axis=0)
+        rows["reserve_ratio"].extend([float(b / c) if c > 0 else None for b, c in zip(total, covered)])
     return pa.table({k: pa.array(v, type=pa.int32() if k == "month" else None) for k, v in rows.items()})
 
 
@@ -103,15 +108,6 @@ def _outermost(covers: np.ndarray, members: np.ndarray) -> np.ndarray:
                   and (covers[k].sum() > covers[j].sum() or k < j)]
         top[j] = not nested
     return top
-
-
-def _median_ratio(balance: np.ndarray, covered: np.ndarray) -> list[float | None]:
-    """Per month, the median over paths of balance / covered outstanding (paths with loans)."""
-    out: list[float | None] = []
-    for m in range(balance.shape[1]):
-        ok = covered[:, m] > 0
-        out.append(float(quantile(balance[ok, m] / covered[ok, m], 0.5)) if ok.any() else None)
-    return out
 
 
 def _nullable_month(first: np.ndarray) -> pa.Array:

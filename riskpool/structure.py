@@ -44,7 +44,11 @@ class Structure:
     county_fund: np.ndarray  # int32 (counties, 3): node at each slot of the chain, -1 none
     route: np.ndarray  # int32 (counties, 3): slot that pays slot t's part, -1 bank
     overflow: np.ndarray  # int32 (counties, 3): slot above t with a fund, -1 bank
-    pd: np.ndarray  # float64 (years, counties) annual PD, capped
+    # Counties with the same PD by year (and city, when there is a city factor) share a
+    # *risk class*: one conditional PD and one hazard curve per path serves them all.
+    risk_class: np.ndarray  # int32 (counties,)
+    class_pd: np.ndarray  # float64 (years, classes) annual PD, capped
+    class_city: np.ndarray  # int32 (classes,) city index of the class (0 without a city factor)
     initial_loans: np.ndarray  # int64
     monthly_rate: np.ndarray  # float64 mean new loans per month
     size_mean: np.ndarray
@@ -104,6 +108,11 @@ def compile_structure(s: Scenario) -> Structure:
     stress = np.asarray(s.stress_factors(), dtype=np.float64)
     mult = np.array([c.pd_multiplier for c in counties], dtype=np.float64)
     pd = np.minimum(s.credit.annual_pd * stress[:, None] * mult[None, :], PD_CAP)
+    county_city = np.array([city_index[c.parent] for c in counties], dtype=np.int32)
+    keys = [(tuple(pd[:, c]), int(county_city[c]) if s.credit.city_correlation > 0 else 0) for c in range(len(counties))]
+    first_of = {key: c for c, key in reversed(list(enumerate(keys)))}
+    first = np.array(sorted(first_of.values()), dtype=np.int64)
+    risk_class = np.array([int(np.searchsorted(first, first_of[key])) for key in keys], dtype=np.int32)
 
     bands = sorted(s.sharing.bands, key=lambda b: b.max_loan)
     shares = np.array([b.vector() for b in bands] + [s.sharing.vector()], dtype=np.float64)
@@ -131,11 +140,13 @@ def compile_structure(s: Scenario) -> Structure:
         node_topup=np.array([r.annual_topup for r in funded], dtype=np.float64),
         node_covers=covers,
         county_ids=tuple(c.id for c in counties),
-        county_city=np.array([city_index[c.parent] for c in counties], dtype=np.int32),
+        county_city=county_city,
         county_fund=county_fund,
         route=route,
         overflow=overflow,
-        pd=pd,
+        risk_class=risk_class,
+        class_pd=np.ascontiguousarray(pd[:, first]),
+        class_city=county_city[first] if s.credit.city_correlation > 0 else np.zeros(len(first), dtype=np.int32),
         initial_loans=np.array([x.initial_loans if x else 0 for x in lend], dtype=np.int64),
         monthly_rate=np.array([x.new_loans_per_year / 12 if x else 0.0 for x in lend]),
         size_mean=np.array([x.loan_size_mean if x else 1.0 for x in lend]),
