@@ -27,10 +27,11 @@ def month(m: int | None) -> str:
 
 def sufficiency_table(summary: dict[str, Any]) -> Table:
     table = Table(title=f"Fund sufficiency over {summary['horizon_months']} months "
-                        f"({summary['paths']:,} paths, seed {summary['seed']})")
-    for col in ("", "sufficiency", "P(shortfall) ± se", "median 1st shortfall month",
-                "capital (CNY m)", "required 95% (CNY m)", "required 99% (CNY m)", "mean unpaid (CNY m)"):
-        table.add_column(col, justify="left" if not col else "right")
+                        f"({summary['paths']:,} paths, seed {summary['seed']}; money in CNY m)",
+                  caption="1st short: median month of the first shortfall among paths that ran short; "
+                          "need: required capital (MODEL.md section 6)")
+    for col in ("", "sufficient", "P(short) ± se", "1st short", "capital", "need 95%", "need 99%", "unpaid"):
+        table.add_column(col, justify="left" if not col else "right", no_wrap=True)
     rows = [("whole fund", summary["fund"])] + [(f"{t} tier", v) for t, v in summary["tiers"].items() if v["nodes"]]
     for label, v in rows:
         table.add_row(label, pct(v["sufficiency"]), pct(v["p_shortfall"], v["p_shortfall_se"]),
@@ -41,9 +42,9 @@ def sufficiency_table(summary: dict[str, Any]) -> Table:
 
 def weakest_table(summary: dict[str, Any]) -> Table:
     nodes = sorted(summary["nodes"].items(), key=lambda kv: (-kv[1]["p_shortfall"], kv[0]))[:WEAKEST]
-    table = Table(title=f"The {min(WEAKEST, len(nodes))} weakest fund nodes")
-    for col in ("node", "name", "tier", "P(shortfall) ± se", "median 1st month", "capital", "required 95%", "mean payout net"):
-        table.add_column(col, justify="right" if col not in ("node", "name", "tier") else "left")
+    table = Table(title=f"The {min(WEAKEST, len(nodes))} weakest fund nodes (money in CNY m)")
+    for col in ("node", "name", "tier", "P(short) ± se", "1st short", "capital", "need 95%", "payout"):
+        table.add_column(col, justify="right" if col not in ("node", "name", "tier") else "left", no_wrap=True)
     for node, v in nodes:
         table.add_row(node, v["name"], v["tier"], pct(v["p_shortfall"], v["p_shortfall_se"]),
                       month(v["first_shortfall_month"]["p50"]), money(v["capital"]),
@@ -52,8 +53,8 @@ def weakest_table(summary: dict[str, Any]) -> Table:
 
 
 def party_table(summary: dict[str, Any]) -> Table:
-    table = Table(title="Losses by party, net of clawbacks (CNY m)")
-    for col in ("party", "mean", "VaR 99%", "ES 99%"):
+    table = Table(title="Party losses, CNY m")
+    for col in ("party", "mean", "VaR 99%", "ES 99%"):  # net of clawbacks
         table.add_column(col, justify="left" if col == "party" else "right")
     for party, v in summary["parties"].items():
         table.add_row(party, money(v["loss_mean"]), money(v["var99"]), money(v["es99"]))
