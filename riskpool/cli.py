@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 
 from . import scenario as scenario_mod
-from .scenario import ScenarioError
+from .scenario import Problem, ScenarioError
 
 app = typer.Typer(
     add_completion=False,
@@ -44,7 +44,10 @@ def _load(source: str | None, overrides: list[str] | None, **settings) -> scenar
 @app.command()
 def validate(source: ScenarioArg = None, set_: SetOpt = None) -> None:
     """Check a scenario file and report every problem."""
+    from .limits import check_resources
+
     s = _load(source, set_)
+    check_resources(s, s.simulation.paths)
     typer.echo(f"ok: {s.meta.name} ({len(s.regions)} regions, sha256 {s.sha256()[:12]})")
 
 
@@ -60,11 +63,15 @@ def run(
 ) -> None:
     """Simulate a scenario and print its sufficiency table (or the JSON summary)."""
     from .engine import simulate
+    from .limits import check_resources
     from .metrics import summarize
     from .outputs import command_line, json_text, write_run
     from .terminal import print_summary
 
     s = _load(source, set_, simulation__paths=paths, simulation__seed=seed)
+    check_resources(s, s.simulation.paths, workers)  # refuse before anything is written
+    if out is not None:
+        _writable_folder(out)
     started = datetime.now(timezone.utc)
     with _progress_bar(enabled=not json_) as progress:
         res = simulate(s, workers=workers, progress=progress)
@@ -77,6 +84,17 @@ def run(
         print_summary(summary, Console())
         if out is not None:
             Console().print(f"results written to {out}/")
+
+
+def _writable_folder(out: Path) -> None:
+    """Create the output folder up front, so a bad --out fails before the run, not after."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".riskpool-write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise ScenarioError([Problem("--out", str(out), f"cannot write results there ({exc.strerror or exc})")]) from None
 
 
 class _progress_bar:
@@ -110,34 +128,35 @@ class _progress_bar:
             self.bar.stop()
 
 
+# typer ships its own copy of click; its base exception is found without importing a private module
+_CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: maps bad input to exit 2 and internal errors to exit 1, without tracebacks."""
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except ScenarioError as exc:
         for problem in exc.problems:
-            err.print(f"error: {problem}", markup=False, highlight=False)
+            print(f"error: {problem}", file=sys.stderr)  # one physical line per problem
         return 2
     except typer.Exit as exc:
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
-        err.print("aborted")
+        print("aborted", file=sys.stderr)
         return 130
-    except _click_usage_errors() as exc:
+    except _CLICK_ERROR as exc:  # usage errors: unknown option, bad option value
         exc.show()
         return 2
+    except BrokenPipeError:  # output piped into a reader that stopped, e.g. `| head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
         if os.environ.get("RISKPOOL_DEBUG"):
             raise
-        err.print(f"internal error: {type(exc).__name__}: {exc} (set RISKPOOL_DEBUG=1 for a traceback)", markup=False)
+        print(f"internal error: {type(exc).__name__}: {exc} (set RISKPOOL_DEBUG=1 for a traceback)", file=sys.stderr)
         return 1
-    return 0
-
-
-def _click_usage_errors():
-    import click
-
-    return click.ClickException
+    return code if isinstance(code, int) else 0
 
 
 def entry() -> None:

@@ -202,6 +202,10 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
     out_c = np.empty(n_counties)
     out_node = np.empty(n_nodes)  # outstanding principal of loans under each fund node
     npl_c = np.empty(n_counties)
+    # loan counts behind out_c and npl_c: a sum whose count is 0 is reset to exactly 0, so
+    # rounding residue never looks like a non-performing ratio of an empty county
+    out_n = np.empty(n_counties, dtype=np.int64)
+    npl_n = np.empty(n_counties, dtype=np.int64)
     stop_until = np.empty(n_counties, dtype=np.int64)
     merged = np.empty(3)
 
@@ -219,6 +223,8 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
         out_c[:] = 0.0
         out_node[:] = 0.0
         npl_c[:] = 0.0
+        out_n[:] = 0
+        npl_n[:] = 0
         stop_until[:] = 0
         nst[:, N_FIRST] = -1.0
         n_rec = 0
@@ -262,6 +268,9 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                     recovered[r] = amount
                     pth[P_RECOVERED] += amount
                     npl_c[c] -= size[g]
+                    npl_n[c] -= 1
+                    if npl_n[c] == 0:
+                        npl_c[c] = 0.0
                     if not net_first[r]:
                         frac = amount / size[g]
                         for s in range(3):
@@ -297,9 +306,10 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                 while i >= 0:
                     g = lo + i
                     c = county[g]
-                    out_total = _book(g, c, -1.0, size, out_c, out_node, county_fund, out_total)
+                    out_total = _book(g, c, -1, size, out_c, out_n, out_node, county_fund, out_total)
                     out_g, out_i = _covered_update(size[g], band_max, shares, out_g, out_i, -1.0)
                     npl_c[c] += size[g]
+                    npl_n[c] += 1
                     pth[P_DEF_EAD] += size[g]
                     pth[P_N_DEF] += 1
                     r = n_rec
@@ -369,17 +379,16 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                 i = heads[2, m]
                 while i >= 0:
                     g = lo + i
-                    out_total = _book(g, county[g], -1.0, size, out_c, out_node, county_fund, out_total)
+                    out_total = _book(g, county[g], -1, size, out_c, out_n, out_node, county_fund, out_total)
                     out_g, out_i = _covered_update(size[g], band_max, shares, out_g, out_i, -1.0)
                     i = nxt_loan[i]
 
             # 7. originations: circuit breaker first, then candidates in loan-id order
             if m >= 0 and (breaker > 0.0 or warning > 0.0):
                 for c in range(n_counties):
-                    denom = npl_c[c] + out_c[c]
-                    if npl_c[c] <= 0.0 or denom <= 0.0:
-                        continue  # ratio 0 (or no loans): neither warns nor trips
-                    ratio = npl_c[c] / denom
+                    if npl_n[c] == 0:
+                        continue  # ratio 0: neither warns nor trips
+                    ratio = npl_c[c] / (npl_c[c] + out_c[c])
                     if warning > 0.0 and ratio > warning:
                         cst[c, C_WARN] += 1
                     if breaker > 0.0 and stop_until[c] <= m and ratio > breaker:
@@ -404,7 +413,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                             own = county_fund[c, 0]
                             if own < 0 or out_c[c] + size[g] > leverage * bal[own] + TOLERANCE:
                                 continue
-                out_total = _book(g, c, 1.0, size, out_c, out_node, county_fund, out_total)
+                out_total = _book(g, c, 1, size, out_c, out_n, out_node, county_fund, out_total)
                 out_g, out_i = _covered_update(size[g], band_max, shares, out_g, out_i, 1.0)
                 originated += size[g]
                 n_originated += 1
@@ -449,9 +458,12 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
 
 
 @njit(cache=True, inline="always")
-def _book(g, c, sign, size, out_c, out_node, county_fund, out_total):  # pragma: no cover - compiled
+def _book(g, c, sign, size, out_c, out_n, out_node, county_fund, out_total):  # pragma: no cover
     """Add (sign 1) or remove (sign -1) a loan from the performing book; returns total outstanding."""
     out_c[c] += sign * size[g]
+    out_n[c] += sign
+    if out_n[c] == 0:
+        out_c[c] = 0.0
     for s in range(3):
         if county_fund[c, s] >= 0:
             out_node[county_fund[c, s]] += sign * size[g]

@@ -58,10 +58,12 @@ def check_resources(s: Scenario, paths: int, workers: int = 1) -> None:
     allowed = MEMORY_FRACTION * machine_memory_bytes()
     problems: list[Problem] = []
     if est["block_bytes"] > allowed:
+        path, value = _largest_lender(s)
         problems.append(Problem(
-            "regions.*.lending", round(est["candidates_per_path"]),
-            f"candidate loans per path need about {_gib(est['block_bytes'])} per block of "
-            f"{BLOCK_PATHS} paths; this machine allows {_gib(allowed)}: lower new_loans_per_year",
+            path, value,
+            f"{est['candidates_per_path']:.3g} candidate loans per path in all need about "
+            f"{_gib(est['block_bytes'])} per block of {BLOCK_PATHS} paths; this machine allows "
+            f"{_gib(allowed)}: lower the loan counts",
         ))
     elif est["memory_bytes"] > allowed:
         fits = int(max(0.0, allowed - est["block_bytes"] * workers) / (1.5 * result_bytes_per_path(s)))
@@ -78,6 +80,19 @@ def check_resources(s: Scenario, paths: int, workers: int = 1) -> None:
         ))
     if problems:
         raise ScenarioError(problems)
+
+
+def _largest_lender(s: Scenario) -> tuple[str, float]:
+    """The lending field that contributes most candidate loans, to name in a refusal."""
+    years = s.simulation.horizon_years
+    fields = [
+        (count, f"regions.{r.id}.lending.{name}", value)
+        for r in s.regions if r.lending is not None
+        for name, value, count in (("initial_loans", r.lending.initial_loans, r.lending.initial_loans),
+                                   ("new_loans_per_year", r.lending.new_loans_per_year, r.lending.new_loans_per_year * years))
+    ]
+    _, path, value = max(fields)
+    return path, value
 
 
 def _gib(n: float) -> str:

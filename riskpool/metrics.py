@@ -94,11 +94,13 @@ def node_summaries(res: Results) -> dict[str, dict[str, Any]]:
     out = {}
     for j, node in enumerate(st.node_ids):
         entry = {"name": st.node_names[j], "tier": SLOT_TIERS[st.node_tier[j]], "capital": float(st.node_initial[j])}
-        entry.update(shortfall_stats(res.node_column("first_shortfall_month")[:, j]))
+        first = res.node_column("first_shortfall_month")[:, j]
+        entry.update(shortfall_stats(first))
         entry.update(money_stats(
             res.node_column("payout_net")[:, j], res.node_column("unpaid")[:, j], res.node_column("required_capital")[:, j]
         ))
         entry["final_balance_mean"] = _num(res.node_column("final_balance")[:, j].mean())
+        entry["survival"] = survival_curve(first, st.horizon_months)
         out[node] = entry
     return out
 

@@ -150,7 +150,7 @@ def sha256_file(path: Path) -> str:
 
 
 def build_manifest(res: Results, out: Path, command: list[str], started: datetime) -> dict[str, Any]:
-    """What an auditor needs to reproduce the run (MODEL.md section 8; docs/auditing.md)."""
+    """What an auditor needs to reproduce the run (MODEL.md section 8; docs/model.md section 8)."""
     return {
         "riskpool_version": __version__,
         "git_commit": _git_commit(),

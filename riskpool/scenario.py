@@ -12,6 +12,7 @@ import copy
 import hashlib
 import json
 import math
+import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -134,6 +135,9 @@ class Lending(_Section):
 
 
 class Region(_Section):
+    # county ids are GB/T 2260 codes: accept them unquoted (``id = 430104``) as text
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, coerce_numbers_to_str=True)
+
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
     name: str = Field("", max_length=200)
     tier: Literal["province", "city", "county"]
@@ -305,7 +309,10 @@ def _display_path(loc: list[Any], raw: dict[str, Any]) -> str:
         if isinstance(key, int) and parts == ["regions"] and isinstance(node, list):
             region = node[key] if key < len(node) else None
             rid = region.get("id") if isinstance(region, dict) else None
-            parts.append(str(rid) if isinstance(rid, str) and rid else f"[{key}]")
+            if isinstance(rid, str | int) and not isinstance(rid, bool) and str(rid):
+                parts.append(str(rid))
+            else:
+                parts[-1] = f"regions[{key}]"
         elif isinstance(key, int):
             parts[-1] = f"{parts[-1]}[{key}]" if parts else f"[{key}]"
         else:
@@ -354,13 +361,45 @@ def apply_override(raw: dict[str, Any], path: str, value: Any) -> None:
         return
     node = raw
     for key in keys[:-1]:
-        child = node.get(key)
-        if child is None:
-            child = node[key] = {}
-        if not isinstance(child, dict):
-            raise ScenarioError([Problem(path, value, f"{key} is not a section")])
-        node = child
-    node[keys[-1]] = value
+        node = _descend(node, key, path, value)
+    name, index = _indexed(keys[-1])
+    if index is None:
+        node[name] = value
+        return
+    items = _descend(node, name, path, value, want_list=True)
+    if index >= len(items):
+        raise ScenarioError([Problem(path, value, f"{name} has {len(items)} entries; index {index} does not exist")])
+    items[index] = value
+
+
+_INDEXED = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\[(?P<index>\d+)\]$")
+
+
+def _indexed(key: str) -> tuple[str, int | None]:
+    """``bands[0]`` -> ("bands", 0); ``fund`` -> ("fund", None)."""
+    match = _INDEXED.match(key)
+    return (match["name"], int(match["index"])) if match else (key, None)
+
+
+def _descend(node: dict[str, Any], key: str, path: str, value: Any, want_list: bool = False) -> Any:
+    """The section (or list element) at ``key`` below ``node``, creating missing sections."""
+    name, index = _indexed(key)
+    if want_list:
+        child = node.get(name)
+        if not isinstance(child, list):
+            raise ScenarioError([Problem(path, value, f"{name} is not a list in this scenario")])
+        return child
+    if index is not None:
+        items = node.get(name)
+        if not isinstance(items, list) or index >= len(items):
+            count = len(items) if isinstance(items, list) else 0
+            raise ScenarioError([Problem(path, value, f"{name} has {count} entries; index {index} does not exist")])
+        child = items[index]
+    else:
+        child = node.setdefault(name, {})
+    if not isinstance(child, dict):
+        raise ScenarioError([Problem(path, value, f"{key} is not a section")])
+    return child
 
 
 def _set_region_field(raw: dict[str, Any], keys: list[str], value: Any) -> None:
@@ -449,6 +488,8 @@ def _region_problems(regions: list[Region]) -> list[Problem]:
     provinces = [r.id for r in regions if r.tier == "province"]
     if len(provinces) != 1:
         problems.append(Problem("regions", provinces, "the tree needs exactly one region with tier = \"province\""))
+    if not any(r.tier == "county" for r in regions):
+        problems.append(Problem("regions", _MISSING, "the tree needs at least one county (loans are originated in counties)"))
     for r in regions:
         where = f"regions.{r.id}"
         expected = _PARENT_TIER[r.tier]
