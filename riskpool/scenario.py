@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 SHARE_TOLERANCE = 1e-9
+MIN_SD = 1e-6  # smallest positive standard deviation of a recovery or a disposal delay
 PARTIES = ("fund", "bank", "guarantor", "insurer", "evaluator")
 TIERS = ("province", "city", "county")
 DEFAULT_SCENARIO = "hunan-baseline"
@@ -455,6 +456,10 @@ def semantic_problems(s: Scenario) -> list[Problem]:
     if rho + rho_c >= 1.0:
         problems.append(Problem("credit.city_correlation", rho_c, f"asset_correlation + city_correlation must be < 1 (is {rho + rho_c})"))
     c = s.collateral
+    for name in ("recovery_sd", "disposal_months_sd"):
+        value = getattr(c, name)
+        if 0 < value < MIN_SD:  # below this the Beta/Gamma parameters overflow: say "fixed" with 0
+            problems.append(Problem(f"collateral.{name}", value, f"must be 0 (fixed) or at least {MIN_SD}"))
     if c.recovery_sd > 0 and c.recovery_sd**2 >= c.recovery_mean * (1 - c.recovery_mean):
         bound = math.sqrt(c.recovery_mean * (1 - c.recovery_mean))
         problems.append(
