@@ -202,9 +202,8 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
     out_c = np.empty(n_counties)
     out_node = np.empty(n_nodes)  # outstanding principal of loans under each fund node
     npl_c = np.empty(n_counties)
-    # loan counts behind out_c and npl_c: a sum whose count is 0 is reset to exactly 0, so
-    # rounding residue never looks like a non-performing ratio of an empty county
-    out_n = np.empty(n_counties, dtype=np.int64)
+    # loans in default per county: at 0 npl_c is reset to exactly 0, so that rounding residue
+    # of additions and subtractions never looks like a non-performing ratio
     npl_n = np.empty(n_counties, dtype=np.int64)
     stop_until = np.empty(n_counties, dtype=np.int64)
     merged = np.empty(3)
@@ -223,7 +222,6 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
         out_c[:] = 0.0
         out_node[:] = 0.0
         npl_c[:] = 0.0
-        out_n[:] = 0
         npl_n[:] = 0
         stop_until[:] = 0
         nst[:, N_FIRST] = -1.0
@@ -306,7 +304,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                 while i >= 0:
                     g = lo + i
                     c = county[g]
-                    out_total = _book(g, c, -1, size, out_c, out_n, out_node, county_fund, out_total)
+                    out_total = _book(g, c, -1.0, size, out_c, out_node, county_fund, out_total)
                     out_g, out_i = _covered_update(size[g], band_max, shares, out_g, out_i, -1.0)
                     npl_c[c] += size[g]
                     npl_n[c] += 1
@@ -379,7 +377,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                 i = heads[2, m]
                 while i >= 0:
                     g = lo + i
-                    out_total = _book(g, county[g], -1, size, out_c, out_n, out_node, county_fund, out_total)
+                    out_total = _book(g, county[g], -1.0, size, out_c, out_node, county_fund, out_total)
                     out_g, out_i = _covered_update(size[g], band_max, shares, out_g, out_i, -1.0)
                     i = nxt_loan[i]
 
@@ -413,7 +411,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                             own = county_fund[c, 0]
                             if own < 0 or out_c[c] + size[g] > leverage * bal[own] + TOLERANCE:
                                 continue
-                out_total = _book(g, c, 1, size, out_c, out_n, out_node, county_fund, out_total)
+                out_total = _book(g, c, 1.0, size, out_c, out_node, county_fund, out_total)
                 out_g, out_i = _covered_update(size[g], band_max, shares, out_g, out_i, 1.0)
                 originated += size[g]
                 n_originated += 1
@@ -458,12 +456,9 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
 
 
 @njit(cache=True, inline="always")
-def _book(g, c, sign, size, out_c, out_n, out_node, county_fund, out_total):  # pragma: no cover
+def _book(g, c, sign, size, out_c, out_node, county_fund, out_total):  # pragma: no cover - compiled
     """Add (sign 1) or remove (sign -1) a loan from the performing book; returns total outstanding."""
     out_c[c] += sign * size[g]
-    out_n[c] += sign
-    if out_n[c] == 0:
-        out_c[c] = 0.0
     for s in range(3):
         if county_fund[c, s] >= 0:
             out_node[county_fund[c, s]] += sign * size[g]
