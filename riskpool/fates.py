@@ -62,9 +62,9 @@ def sample_block(st: Structure, seed: int, block: int, n_paths: int) -> Fates:
     hazard = cumulative_hazard(st, z, w)
     totals = rng["counts"].poisson(st.monthly_rate * horizon, size=(n_paths, st.n_counties))
     months = rng["months"].integers(0, horizon, size=int(totals.sum()), dtype=np.int64)
-    exposure = rng["defaults"].standard_exponential(int(totals.sum() + n_paths * st.initial_loans.sum()))
+    uniform = rng["defaults"].random(int(totals.sum() + n_paths * st.initial_loans.sum()))
     path_start, county, orig, default_month = place_loans(
-        totals, months, st.initial_loans, horizon, st.tenor, st.risk_class, exposure, hazard
+        totals, months, st.initial_loans, horizon, st.tenor, st.risk_class, uniform, np.exp(-hazard)
     )
     size = loan_sizes(st, rng["sizes"], county)
     defaulted = np.flatnonzero(default_month != NO_DEFAULT)
@@ -110,12 +110,12 @@ def _accumulate_hazard(monthly):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def place_loans(totals, months, initial, horizon, tenor, risk_class, exposure, hazard):  # pragma: no cover - compiled
+def place_loans(totals, months, initial, horizon, tenor, risk_class, uniform, survival):  # pragma: no cover
     """Number the candidate loans (loan-id order) and find each one's default month.
 
     A counting sort puts the drawn loans in order of month, county and draw order. The loan
-    with id ``i`` takes ``exposure[i]``, an Exp(1) draw, and defaults in the first month of its
-    risk window where the cumulative hazard since origination reaches it.
+    with id ``i`` takes ``uniform[i] = U`` and defaults in the first month of its risk window
+    where the cumulative hazard since origination reaches ``E = -ln U`` (an Exp(1) variable).
     """
     n_paths, n_counties = totals.shape
     per_path = totals.sum(axis=1) + initial.sum()
@@ -130,11 +130,11 @@ def place_loans(totals, months, initial, horizon, tenor, risk_class, exposure, h
     for b in range(n_paths):
         pos = path_start[b]
         for c in range(n_counties):  # initial loans: month -1
-            row = hazard[b, risk_class[c]]
+            alive = survival[b, risk_class[c]]
             for _ in range(initial[c]):
                 county[pos] = c
                 orig[pos] = -1
-                default_month[pos] = _default_month(row, -1, tenor[c], exposure[pos], horizon)
+                default_month[pos] = _default_month(alive, -1, tenor[c], uniform[pos], horizon)
                 pos += 1
         cell[:] = 0
         k = drawn
@@ -148,31 +148,36 @@ def place_loans(totals, months, initial, horizon, tenor, risk_class, exposure, h
                 cell[m, c] = pos
                 pos += count
         for c in range(n_counties):
-            row = hazard[b, risk_class[c]]
+            alive = survival[b, risk_class[c]]
             for _ in range(totals[b, c]):
                 m = months[drawn]
                 i = cell[m, c]
                 cell[m, c] += 1
                 county[i] = c
                 orig[i] = m
-                default_month[i] = _default_month(row, m, tenor[c], exposure[i], horizon)
+                default_month[i] = _default_month(alive, m, tenor[c], uniform[i], horizon)
                 drawn += 1
     return path_start, county, orig, default_month
 
 
 @njit(cache=True, inline="always")
-def _default_month(hazard, o, tenor, exposure, horizon):  # pragma: no cover - compiled
-    """First month m in o+1 .. min(o+tenor, T-1) with hazard[m+1] - hazard[o+1] >= exposure."""
+def _default_month(survival, o, tenor, u, horizon):  # pragma: no cover - compiled
+    """First m in o+1 .. min(o+tenor, T-1) with cumulative hazard since o >= -ln u, else NO_DEFAULT.
+
+    In survival terms (survival = exp(-cumulative hazard)): ``survival[m+1] <= u * survival[o+1]``,
+    with no logarithm per loan. The PD cap (1 - 1e-12, a hazard of at most 27.7 a year) and the
+    horizon limit (20 years) keep the survival above 1e-241, far from underflow.
+    """
     last = min(o + tenor, horizon - 1)
     if last <= o:
         return NO_DEFAULT
-    base = hazard[o + 1]
-    if hazard[last + 1] - base < exposure:
+    bar = u * survival[o + 1]
+    if survival[last + 1] > bar:
         return NO_DEFAULT
     lo, hi = o + 1, last
     while lo < hi:
         mid = (lo + hi) // 2
-        if hazard[mid + 1] - base >= exposure:
+        if survival[mid + 1] <= bar:
             hi = mid
         else:
             lo = mid + 1

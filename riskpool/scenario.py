@@ -46,7 +46,7 @@ class Meta(_Section):
 
 
 class Simulation(_Section):
-    horizon_years: int = Field(5, ge=1, le=30, description="Simulated years; T = 12 x years.")
+    horizon_years: int = Field(5, ge=1, le=20, description="Simulated years; T = 12 x years.")
     paths: int = Field(10_000, ge=1, description="Monte Carlo paths.")
     seed: int = Field(0, ge=0, lt=2**63, description="Root seed of numpy's SeedSequence.")
 
