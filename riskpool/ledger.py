@@ -7,8 +7,9 @@ through the months in the order of MODEL.md section 5:
     interest, top-ups, fees and premiums; clawbacks; queued claims (oldest first);
     defaults; new claims (by default month, then loan id); maturities; originations.
 
-Events of a path are kept in per-month linked lists (defaults, claims, disposals, maturities)
-that are appended in loan-id order, so each list is already in the order the rules require.
+Events of a path are kept in per-month linked lists (defaults, claims, disposals) that are
+appended in loan-id order, so each list is already in the order the rules require; maturities
+are found by scanning the loans originated one tenor earlier, also in loan-id order.
 Queued claims are kept in a linked list per fund node, in the order they were queued, which is
 the order of due month, default month and loan id.
 """
@@ -48,6 +49,7 @@ C_WARN, C_TRIPS, C_ORIG = range(len(COUNTY_COLUMNS))
 # party columns of Structure.shares
 S_FUND, S_BANK, S_GUAR, S_INS, S_EVAL = range(5)
 BANK = -1  # a route or overflow slot of -1 means the bank
+DEFAULTS, CLAIMS, DISPOSALS = range(3)  # the per-month event lists
 
 
 @dataclass
@@ -181,7 +183,9 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
     # Scratch reused across paths. Loan lists (defaults, maturities) hold local loan indices;
     # a defaulted loan gets a record r (in default order) that the claim, disposal and queue
     # lists refer to. Records are initialised when created, so nothing is reset per path.
-    nxt_loan = np.empty(max_loans, dtype=np.int64)
+    nxt_loan = np.empty(max_loans, dtype=np.int64)  # defaults of a month, in loan-id order
+    performing = np.empty(max_loans, dtype=np.bool_)  # originated and never to default
+    tenors = np.unique(tenor)
     rec_loan = np.empty(max_loans, dtype=np.int64)  # global loan index of record r
     rec_fate = np.empty(max_loans, dtype=np.int64)  # its position in defaulted / recovery / delay
     net_first = np.empty(max_loans, dtype=np.bool_)  # recovery goes to the bank before the claim
@@ -193,7 +197,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
     nxt_claim = np.empty(max_loans, dtype=np.int64)
     nxt_dispose = np.empty(max_loans, dtype=np.int64)
     q_next = np.empty(3 * max_loans, dtype=np.int64)
-    heads = np.empty((8, horizon), dtype=np.int64)  # head, tail: defaults, maturities, claims, disposals
+    heads = np.empty((6, horizon), dtype=np.int64)  # head and tail rows: defaults, claims, disposals
     month_start = np.empty(horizon + 2, dtype=np.int64)
     bal = np.empty(n_nodes)
     q_head = np.empty(n_nodes, dtype=np.int64)
@@ -258,7 +262,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                 premiums += i_premium * out_i
 
                 # 2. clawbacks of disposals due this month
-                r = heads[6, m]
+                r = heads[2 * DISPOSALS, m]
                 while r >= 0:
                     g = rec_loan[r]
                     c = county[g]
@@ -300,7 +304,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                         q_head[j] = q_next[q_head[j]]  # cleared by clawbacks
 
                 # 4. defaults: the loan leaves the performing book and gets a record
-                i = heads[0, m]
+                i = heads[2 * DEFAULTS, m]
                 while i >= 0:
                     g = lo + i
                     c = county[g]
@@ -327,13 +331,13 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                     if net_first[r]:
                         due = max(due, dispose)
                     if dispose < horizon:
-                        _push(heads, 3, nxt_dispose, dispose, r)
+                        _push(heads, DISPOSALS, nxt_dispose, dispose, r)
                     if due < horizon:
-                        _push(heads, 2, nxt_claim, due, r)
+                        _push(heads, CLAIMS, nxt_claim, due, r)
                     i = nxt_loan[i]
 
                 # 5. new claims, by default month then loan id
-                r = heads[4, m]
+                r = heads[2 * CLAIMS, m]
                 while r >= 0:
                     g = rec_loan[r]
                     c = county[g]
@@ -373,13 +377,15 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                     party[r, S_BANK] += to_bank
                     r = nxt_claim[r]
 
-                # 6. maturities
-                i = heads[2, m]
-                while i >= 0:
-                    g = lo + i
-                    out_total = _book(g, county[g], -1.0, size, out_c, out_node, county_fund, out_total)
-                    out_g, out_i = _covered_update(size[g], band_max, shares, out_g, out_i, -1.0)
-                    i = nxt_loan[i]
+                # 6. maturities: performing loans originated `tenor` months ago, in loan-id order
+                for t in tenors:
+                    if m - t < -1:
+                        continue
+                    for i in range(month_start[m - t + 1], month_start[m - t + 2]):
+                        g = lo + i
+                        if performing[i] and tenor[county[g]] == t:
+                            out_total = _book(g, county[g], -1.0, size, out_c, out_node, county_fund, out_total)
+                            out_g, out_i = _covered_update(size[g], band_max, shares, out_g, out_i, -1.0)
 
             # 7. originations: circuit breaker first, then candidates in loan-id order
             if m >= 0 and (breaker > 0.0 or warning > 0.0):
@@ -398,6 +404,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
             for i in range(month_start[m + 1], month_start[m + 2]):
                 g = lo + i
                 c = county[g]
+                performing[i] = False
                 if m >= 0:  # initial loans are exempt from the origination rules
                     if stop_until[c] > m:
                         continue
@@ -417,9 +424,9 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                 n_originated += 1
                 cst[c, C_ORIG] += size[g]
                 if default_month[g] != NO_DEFAULT:
-                    _push(heads, 0, nxt_loan, default_month[g], i)
-                elif orig[g] + tenor[c] < horizon:
-                    _push(heads, 1, nxt_loan, orig[g] + tenor[c], i)
+                    _push(heads, DEFAULTS, nxt_loan, default_month[g], i)
+                else:
+                    performing[i] = True  # until it matures (step 6)
 
             if m >= 0:  # month end
                 peak = max(peak, out_total)
