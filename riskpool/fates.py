@@ -189,15 +189,16 @@ def loan_sizes(st: Structure, rng: np.random.Generator, county: np.ndarray) -> n
     if not np.any(st.size_cv > 0):
         return st.size_mean[county]
     sigma = np.sqrt(np.log1p(st.size_cv**2))
-    x = rng.standard_normal(len(county))
+    # single precision (7 significant digits of a size) halves the cost of this step
+    x = rng.standard_normal(len(county), dtype=np.float32)
     if np.all(sigma == sigma[0]):  # one shape for all counties: vectorised in place
-        x *= sigma[0]
-        x -= 0.5 * sigma[0] ** 2
+        x *= np.float32(sigma[0])
+        x -= np.float32(0.5 * sigma[0] ** 2)
     else:
-        x *= sigma[county]
-        x -= 0.5 * sigma[county] ** 2
-    # exp in single precision (four times faster here); sizes keep 7 significant digits
-    size = np.exp(x.astype(np.float32)).astype(np.float64)
+        x *= sigma[county].astype(np.float32)
+        x -= (0.5 * sigma[county] ** 2).astype(np.float32)
+    np.exp(x, out=x)
+    size = x.astype(np.float64)
     size *= st.size_mean[0] if np.all(st.size_mean == st.size_mean[0]) else st.size_mean[county]
     return size
 
