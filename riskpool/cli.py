@@ -86,6 +86,47 @@ def run(
             Console().print(f"results written to {out}/")
 
 
+@app.command()
+def sweep(
+    source: ScenarioArg = None,
+    grid: Annotated[Optional[list[str]], typer.Option(help="Axis PATH=START:STOP:COUNT (both ends included).")] = None,
+    values: Annotated[Optional[list[str]], typer.Option(help="Axis PATH=a,b,c (listed values).")] = None,
+    paths: Annotated[Optional[int], typer.Option(help="Paths per point (default: the scenario's).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Root seed, the same for every point.")] = None,
+    set_: SetOpt = None,
+    workers: Annotated[int, typer.Option(min=1, help="Local worker processes.")] = 1,
+    dask_local: Annotated[Optional[int], typer.Option(min=1, help="Run on a Dask LocalCluster of N workers.")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help="Run on an existing Dask cluster (tcp://host:8786).")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for sweep.duckdb, sweep.parquet and the heatmap; rerun to resume.")] = Path("sweep"),
+) -> None:
+    """Run every combination of the axes on common random numbers; resumable."""
+    from . import grid as grid_mod
+    from . import sweep as sweep_mod
+    from .backends import open_backend
+    from .charts import write_heatmap
+
+    axes = [grid_mod.parse_grid(g) for g in grid or []] + [grid_mod.parse_values(v) for v in values or []]
+    if not axes:
+        raise ScenarioError([Problem("--grid/--values", None, "give at least one axis, e.g. --grid credit.annual_pd=0.01:0.10:10")])
+    base = _load(source, set_, simulation__paths=paths, simulation__seed=seed)
+    plan = sweep_mod.prepare(scenario_mod.read_raw_with(source, set_), axes, grid_mod.product(axes),
+                             base.simulation.paths, base.simulation.seed)
+    _writable_folder(out)
+    store = sweep_mod.open_store(plan, out)
+    try:
+        with open_backend(workers, dask_local, scheduler) as backend, _progress_bar(True, "points") as progress:
+            sweep_mod.run(plan, store, backend, progress)
+        files = store.export()
+        points = store.table("points")
+    finally:
+        store.close()
+    charts = write_heatmap(points, [a.path for a in axes], out)
+    for k, problem in sorted(plan.problems.items()):
+        print(f"warning: point {k} not simulated: {problem}", file=sys.stderr)
+    Console().print(f"{len(plan.points)} points, {plan.paths:,} paths each (seed {plan.seed}) in {out}/: "
+                    + ", ".join(p.name for p in [out / "sweep.duckdb", *files.values(), *charts]))
+
+
 def _writable_folder(out: Path) -> None:
     """Create the output folder up front, so a bad --out fails before the run, not after."""
     try:
@@ -100,8 +141,9 @@ def _writable_folder(out: Path) -> None:
 class _progress_bar:
     """A rich progress bar on standard error that appears once a run has taken a second."""
 
-    def __init__(self, enabled: bool):
+    def __init__(self, enabled: bool, unit: str = "paths"):
         self.enabled = enabled and err.is_terminal
+        self.unit = unit
         self.start = time.monotonic()
         self.bar = None
         self.task = None
@@ -117,7 +159,7 @@ class _progress_bar:
                 return
             from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-            self.bar = Progress(TextColumn("paths"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+            self.bar = Progress(TextColumn(self.unit), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                                 TimeRemainingColumn(), console=err, transient=True)
             self.bar.start()
             self.task = self.bar.add_task("run", total=total)

@@ -110,15 +110,25 @@ def simulate(
     return res
 
 
-def run_task(res: Results, task: list[tuple[int, int]]) -> np.ndarray:
-    """Sample and run consecutive RNG blocks straight into ``res``; returns each block's covered sums."""
+def run_task(res: Results, task: list[tuple[int, int]], first_block: int = 0) -> np.ndarray:
+    """Sample and run consecutive RNG blocks straight into ``res`` (whose row 0 is the first
+    path of block ``first_block``); returns each block's covered sums."""
     st = res.structure
     covered = np.zeros((len(task), st.horizon_months, st.n_nodes))
     for k, (block, n) in enumerate(task):
-        rows = slice(block * BLOCK_PATHS, block * BLOCK_PATHS + n)
+        start = (block - first_block) * BLOCK_PATHS
+        rows = slice(start, start + n)
         out = LedgerResult(res.paths[rows], res.nodes[rows], res.counties[rows], res.balance[rows], covered[k])
         run_ledger(st, sample_block(st, res.seed, block, n), out)
     return covered
+
+
+def simulate_blocks(scenario: Scenario, seed: int, task: list[tuple[int, int]]) -> Results:
+    """Run some consecutive RNG blocks of a scenario in this process (a sweep's unit of work)."""
+    st = compile_structure(scenario)
+    res = _allocate(scenario, st, seed, sum(n for _, n in task), shared=False)
+    res.covered = run_task(res, task, first_block=task[0][0]).sum(axis=0)
+    return res
 
 
 _SHARED: Results | None = None  # the run's arrays, inherited by forked workers

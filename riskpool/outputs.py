@@ -120,11 +120,11 @@ def _nullable_month(first: np.ndarray) -> pa.Array:
 def write_run(res: Results, summary: dict[str, Any], out: Path, command: list[str], started: datetime) -> dict[str, Any]:
     """Write every result file and the manifest into ``out``; returns the manifest."""
     out.mkdir(parents=True, exist_ok=True)
-    _atomic(out / "summary.json", lambda p: p.write_text(json_text(summary), encoding="utf-8"))
+    atomic_write(out / "summary.json", lambda p: p.write_text(json_text(summary), encoding="utf-8"))
     for name, table in (("paths", paths_table(res)), ("nodes", nodes_table(res)), ("months", months_table(res))):
-        _atomic(out / f"{name}.parquet", lambda p, t=table: pq.write_table(t, p, compression="zstd"))
+        atomic_write(out / f"{name}.parquet", lambda p, t=table: pq.write_table(t, p, compression="zstd"))
     manifest = build_manifest(res, out, command, started)
-    _atomic(out / "manifest.json", lambda p: p.write_text(json_text(manifest), encoding="utf-8"))
+    atomic_write(out / "manifest.json", lambda p: p.write_text(json_text(manifest), encoding="utf-8"))
     return manifest
 
 
@@ -132,7 +132,8 @@ def json_text(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def _atomic(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
+    """Write through ``write(tmp)`` to a temporary name, then rename: complete files or none."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         write(tmp)

@@ -262,6 +262,14 @@ def load(
     return from_dict(raw, overrides, **settings)
 
 
+def read_raw_with(source: str | Path | None, overrides: list[str] | None = None) -> dict[str, Any]:
+    """The scenario's plain data with ``--set`` overrides applied (not yet validated)."""
+    raw = read_toml(resolve_source(source))
+    for item in overrides or []:
+        apply_override(raw, *split_override(item))
+    return raw
+
+
 def from_dict(raw: dict[str, Any], overrides: list[str] | None = None, **settings: Any) -> Scenario:
     """Validate plain data (as read from TOML) after applying ``PATH=VALUE`` overrides.
 

@@ -1,0 +1,77 @@
+"""Where a sweep's tasks run: this process, local worker processes, or a Dask cluster.
+
+Every backend yields ``(task index, result)`` as tasks finish; callers put results in place by
+index, so the order of completion never changes a number.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+Task = tuple[Any, ...]
+
+
+@dataclass
+class Backend:
+    """Runs ``fn(*args)`` for each task and yields ``(index, result)`` as they finish."""
+
+    name: str
+    submit_all: Callable[[Callable, Sequence[Task]], Iterator[tuple[int, Any]]]
+    workers: int
+
+    def map_unordered(self, fn: Callable, tasks: Sequence[Task]) -> Iterator[tuple[int, Any]]:
+        return self.submit_all(fn, tasks)
+
+
+def _serial(fn: Callable, tasks: Sequence[Task]) -> Iterator[tuple[int, Any]]:
+    for i, args in enumerate(tasks):
+        yield i, fn(*args)
+
+
+@contextmanager
+def open_backend(workers: int = 1, dask_local: int | None = None, scheduler: str | None = None):
+    """The backend the command line asked for: ``--workers``, ``--dask-local`` or ``--scheduler``."""
+    if scheduler or dask_local:
+        with _dask(dask_local, scheduler) as backend:
+            yield backend
+    elif workers > 1:
+        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            def submit_all(fn: Callable, tasks: Sequence[Task]) -> Iterator[tuple[int, Any]]:
+                futures = {pool.submit(fn, *args): i for i, args in enumerate(tasks)}
+                for future in as_completed(futures):
+                    yield futures[future], future.result()
+
+            yield Backend("processes", submit_all, workers)
+    else:
+        yield Backend("serial", _serial, 1)
+
+
+@contextmanager
+def _dask(n_workers: int | None, address: str | None):
+    from dask.distributed import Client, LocalCluster, as_completed as dask_completed
+
+    cluster = None
+    if address:
+        client = Client(address)
+    else:
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    try:
+        def submit_all(fn: Callable, tasks: Sequence[Task]) -> Iterator[tuple[int, Any]]:
+            futures = [client.submit(fn, *args, pure=False) for args in tasks]
+            index = {f.key: i for i, f in enumerate(futures)}
+            for future in dask_completed(futures):
+                yield index[future.key], future.result()
+
+        workers = len(client.scheduler_info().get("workers", {})) or (n_workers or 1)
+        yield Backend("dask", submit_all, workers)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,105 @@
+"""The results store of a sweep: ``DIR/sweep.duckdb``, written a point at a time, resumable.
+
+Tables: ``sweep_meta`` (the sweep's specification and its hash), ``points`` (one row per grid
+point: the swept values, then fund-wide and tier figures) and ``nodes`` (one row per point and
+fund node). A point's rows are inserted in one transaction, so a killed sweep leaves complete
+points or none; a rerun skips the points already stored. A store is bound to one specification:
+another scenario, grid, seed or path count is refused, never mixed in.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .outputs import atomic_write
+from .scenario import Problem, ScenarioError
+
+POINT_FIGURES = (
+    "p_shortfall", "p_shortfall_se", "payout_net_mean", "required_capital_q95",
+    "unpaid_mean", "p_shortfall_province", "p_shortfall_city", "p_shortfall_county",
+)
+NODE_FIGURES = (
+    "p_shortfall", "p_shortfall_se", "first_shortfall_month_p50", "payout_net_mean",
+    "unpaid_mean", "required_capital_q95", "required_capital_q99",
+)
+
+
+class Store:
+    """A DuckDB file holding the finished points of one sweep specification."""
+
+    def __init__(self, folder: Path, spec: dict[str, Any], axis_types: dict[str, str]):
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.axes = list(axis_types)
+        self.con = duckdb.connect(str(folder / "sweep.duckdb"))
+        self._bind(spec, axis_types)
+
+    def _bind(self, spec: dict[str, Any], axis_types: dict[str, str]) -> None:
+        text = json.dumps(spec, sort_keys=True)
+        self.con.execute("CREATE TABLE IF NOT EXISTS sweep_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        row = self.con.execute("SELECT value FROM sweep_meta WHERE key = 'spec'").fetchone()
+        if row is not None and row[0] != text:
+            self.close()
+            raise ScenarioError([Problem(
+                "--out", str(self.folder),
+                "holds a sweep of another scenario, grid, seed or path count; choose a new folder "
+                "(results of different sweeps are never mixed)",
+            )])
+        axis_cols = ", ".join(f'"{name}" {kind}' for name, kind in axis_types.items())
+        figures = ", ".join(f"{f} DOUBLE" for f in POINT_FIGURES)
+        node_figures = ", ".join(f"{f} DOUBLE" for f in NODE_FIGURES)
+        self.con.execute("BEGIN TRANSACTION")
+        self.con.execute(f"CREATE TABLE IF NOT EXISTS points (point INTEGER PRIMARY KEY, {axis_cols}{', ' if axis_cols else ''}{figures}, problem VARCHAR)")
+        self.con.execute(f"CREATE TABLE IF NOT EXISTS nodes (point INTEGER, node VARCHAR, tier VARCHAR, {node_figures}, PRIMARY KEY (point, node))")
+        if row is None:
+            self.con.execute("INSERT INTO sweep_meta VALUES ('spec', ?)", [text])
+        self.con.execute("COMMIT")
+
+    def done(self) -> set[int]:
+        return {r[0] for r in self.con.execute("SELECT point FROM points").fetchall()}
+
+    def add(self, point: int, values: dict[str, Any], figures: dict[str, Any], nodes: list[dict[str, Any]]) -> None:
+        """Insert one finished point and its node rows atomically."""
+        cols = ["point", *self.axes, *POINT_FIGURES]
+        row = [point, *(values[a] for a in self.axes), *(figures[f] for f in POINT_FIGURES)]
+        names = ", ".join(f'"{c}"' for c in cols)
+        marks = ", ".join("?" for _ in cols)
+        node_rows = [[point, n["node"], n["tier"], *(n[f] for f in NODE_FIGURES)] for n in nodes]
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self.con.execute(f"INSERT INTO points ({names}) VALUES ({marks})", row)
+            if node_rows:
+                self.con.executemany(f"INSERT INTO nodes VALUES ({', '.join('?' for _ in node_rows[0])})", node_rows)
+            self.con.execute("COMMIT")
+        except Exception:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def add_invalid(self, point: int, values: dict[str, Any], problem: str) -> None:
+        """Record a point that is not a valid scenario: empty figures and the reason."""
+        cols = ["point", *self.axes, "problem"]
+        names = ", ".join(f'"{c}"' for c in cols)
+        self.con.execute(f"INSERT INTO points ({names}) VALUES ({', '.join('?' for _ in cols)})",
+                         [point, *(values[a] for a in self.axes), problem])
+
+    def table(self, name: str) -> pa.Table:
+        order = "point" if name == "points" else "point, node"
+        return self.con.sql(f"SELECT * FROM {name} ORDER BY {order}").to_arrow_table()
+
+    def export(self) -> dict[str, Path]:
+        """Write ``sweep.parquet`` (points) and ``sweep_nodes.parquet`` beside the store."""
+        files = {}
+        for name, table in (("sweep.parquet", self.table("points")), ("sweep_nodes.parquet", self.table("nodes"))):
+            path = self.folder / name
+            atomic_write(path, lambda p, t=table: pq.write_table(t, p, compression="zstd"))
+            files[name] = path
+        return files
+
+    def close(self) -> None:
+        self.con.close()
