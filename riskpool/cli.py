@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from . import scenario as scenario_mod
+from .outputs import json_text
 from .scenario import Problem, ScenarioError
 
 app = typer.Typer(
@@ -65,7 +66,7 @@ def run(
     from .engine import simulate
     from .limits import check_resources
     from .metrics import summarize
-    from .outputs import command_line, json_text, write_run
+    from .outputs import command_line, write_run
     from .terminal import print_summary
 
     s = _load(source, set_, simulation__paths=paths, simulation__seed=seed)
@@ -125,6 +126,59 @@ def sweep(
         print(f"warning: point {k} not simulated: {problem}", file=sys.stderr)
     Console().print(f"{len(plan.points)} points, {plan.paths:,} paths each (seed {plan.seed}) in {out}/: "
                     + ", ".join(p.name for p in [out / "sweep.duckdb", *files.values(), *charts]))
+
+
+@app.command()
+def size(
+    source: ScenarioArg = None,
+    target: Annotated[float, typer.Option(help="Sufficiency to reach, e.g. 0.95.")] = 0.95,
+    node: Annotated[Optional[str], typer.Option(help="Size one fund node (its fund and top-up), judged by its own shortfalls.")] = None,
+    tier: Annotated[Optional[str], typer.Option(help="Size the funds of one tier (province, city, county), judged by that tier.")] = None,
+    paths: Annotated[int, typer.Option(min=1, help="Paths per evaluation.")] = 2000,
+    seed: Annotated[Optional[int], typer.Option(help="Root seed (default: the scenario's).")] = None,
+    set_: SetOpt = None,
+    workers: Annotated[int, typer.Option(min=1, help="Processes per evaluation.")] = 1,
+    keep_leverage: Annotated[bool, typer.Option(help="Keep the leverage cap while sizing (lending then grows with the funds).")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+) -> None:
+    """How much money is enough: the smallest scale of the funds reaching the target sufficiency.
+
+    The leverage cap is lifted while sizing unless --keep-leverage: the answer is the capital
+    that carries all the demand for loans.
+    """
+    from .sizing import size as find_size
+
+    if node is not None and tier is not None:
+        raise ScenarioError([Problem("--node/--tier", f"{node}/{tier}", "give one of --node and --tier, not both")])
+    base = _load(source, set_, simulation__seed=seed)
+    answer = find_size(scenario_mod.read_raw_with(source, set_), target, node=node, tier=tier, paths=paths,
+                       seed=base.simulation.seed, workers=workers, keep_leverage=keep_leverage)
+    if json_:
+        sys.stdout.write(json_text(answer.as_dict()))
+        return
+    console = Console()
+    if answer.scale is None:
+        console.print(f"{answer.what}: sufficiency {target:.1%} is not reached even with the funds scaled "
+                      f"{sizing_max():.0f}x (a fund that receives claims may have no money to scale).")
+        return
+    console.print(
+        f"{answer.what}: sufficiency reaches {target:.1%} at {answer.scale:.3f}x the current funds "
+        f"(95 % interval {answer.scale_low:.3f}x to {_fmt_scale(answer.scale_high)}), i.e. "
+        f"{answer.capital_needed / 1e6:,.1f} CNY m of initial capital against {answer.capital_now / 1e6:,.1f} CNY m now "
+        f"(top-ups scaled alike). Estimated sufficiency there {answer.sufficiency:.2%} ± {answer.sufficiency_se:.2%}; "
+        f"{answer.paths:,} paths, seed {answer.seed}, {answer.evaluations} runs on common random numbers"
+        + ("." if keep_leverage else "; leverage cap lifted, so all demand for loans is met.")
+    )
+
+
+def sizing_max() -> float:
+    from .sizing import MAX_SCALE
+
+    return MAX_SCALE
+
+
+def _fmt_scale(x: float | None) -> str:
+    return "beyond reach" if x is None else f"{x:.3f}x"
 
 
 def _writable_folder(out: Path) -> None:

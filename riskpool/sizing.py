@@ -1,0 +1,132 @@
+"""How much money is enough: the smallest fund scale at which sufficiency reaches a target.
+
+Sufficiency is estimated on common random numbers (the same seed at every scale). The leverage
+cap is lifted while sizing (``keep_leverage=False``, the default): the cap depends on the very
+capital being sized, and with it a smaller fund would also lend less and could look
+sufficient at any size, down to zero. Without the cap every scale makes the same loans, so
+sufficiency rises with the scale path by path and the search is a bisection on the estimate. The Monte Carlo uncertainty of the answer is the range of scales over
+which the target lies inside the estimate's 95 % interval: the smallest scale whose sufficiency
+reaches ``target + 1.96 se`` and the smallest that reaches ``target - 1.96 se``, with
+``se = sqrt(target (1 - target) / paths)``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import scenario as scenario_mod
+from .engine import simulate
+from .scenario import Problem, ScenarioError
+from .structure import SLOT_TIERS, compile_structure
+
+Z95 = 1.959963984540054
+MAX_SCALE = 1024.0
+RELATIVE_TOLERANCE = 1e-3
+
+
+@dataclass
+class SizeResult:
+    target: float
+    what: str  # "whole fund", "tier city", "node changsha"
+    scale: float | None  # None: not reachable by scaling up to MAX_SCALE
+    scale_low: float | None
+    scale_high: float | None
+    sufficiency: float | None  # estimated at `scale`
+    sufficiency_se: float | None
+    capital_now: float  # initial balances of the scaled funds
+    paths: int
+    seed: int
+    evaluations: int
+
+    @property
+    def capital_needed(self) -> float | None:
+        return None if self.scale is None else self.scale * self.capital_now
+
+    def as_dict(self) -> dict[str, Any]:
+        out = dict(self.__dict__)
+        out["capital_needed"] = self.capital_needed
+        return out
+
+
+class Sizer:
+    """Sufficiency of one fund, tier or node as a function of the scale of its funds (cached)."""
+
+    def __init__(self, raw: dict[str, Any], node: str | None, tier: str | None, paths: int, seed: int, workers: int,
+                 keep_leverage: bool = False):
+        raw = copy.deepcopy(raw)
+        if not keep_leverage:
+            raw.setdefault("rules", {})["leverage"] = 0
+        self.raw, self.paths, self.seed, self.workers = raw, paths, seed, workers
+        base = scenario_mod.validate(copy.deepcopy(raw))
+        ids = [r.id for r in base.regions if r.fund is not None]
+        tiers = {r.id: r.tier for r in base.regions}
+        if node is not None and node not in ids:
+            raise ScenarioError([Problem("--node", node, f"not a region with a fund; choose one of {', '.join(ids[:8])}...")])
+        if tier is not None and tier not in SLOT_TIERS:
+            raise ScenarioError([Problem("--tier", tier, "must be province, city or county")])
+        if tier is not None and not any(tiers[i] == tier for i in ids):
+            raise ScenarioError([Problem("--tier", tier, "no region of this tier has a fund")])
+        self.scaled = [i for i in ids if (node is None or i == node) and (tier is None or tiers[i] == tier)]
+        self.what = f"node {node}" if node else f"tier {tier}" if tier else "whole fund"
+        st = compile_structure(base)
+        self.members = np.array([i in self.scaled for i in st.node_ids])
+        self.capital_now = float(sum(r.fund for r in base.regions if r.id in self.scaled))
+        self.cache: dict[float, np.ndarray] = {}
+
+    def scenario_at(self, scale: float) -> scenario_mod.Scenario:
+        raw = copy.deepcopy(self.raw)
+        for region in raw["regions"]:
+            if region.get("id") in self.scaled:
+                region["fund"] = region["fund"] * scale
+                region["annual_topup"] = region.get("annual_topup", 0) * scale
+        return scenario_mod.validate(raw)
+
+    def ok(self, scale: float) -> np.ndarray:
+        """Per path: no shortfall at any measured node with the funds scaled by ``scale``."""
+        if scale not in self.cache:
+            res = simulate(self.scenario_at(scale), paths=self.paths, seed=self.seed, workers=self.workers)
+            first = res.node_column("first_shortfall_month")[:, self.members]
+            self.cache[scale] = ~(first >= 0).any(axis=1)
+        return self.cache[scale]
+
+    def sufficiency(self, scale: float) -> float:
+        return float(self.ok(scale).mean())
+
+    def smallest_scale(self, level: float) -> float | None:
+        """Smallest scale whose estimated sufficiency reaches ``level`` (bisection), None if none."""
+        if self.sufficiency(0.0) >= level:
+            return 0.0
+        hi = 1.0
+        while self.sufficiency(hi) < level:
+            if hi >= MAX_SCALE:
+                return None
+            hi *= 2
+        lo = 0.0 if hi == 1.0 else hi / 2
+        while hi - lo > RELATIVE_TOLERANCE * hi:
+            mid = (lo + hi) / 2
+            lo, hi = (lo, mid) if self.sufficiency(mid) >= level else (mid, hi)
+        return hi
+
+
+def size(raw: dict[str, Any], target: float, *, node: str | None = None, tier: str | None = None,
+         paths: int = 2000, seed: int = 0, workers: int = 1, keep_leverage: bool = False) -> SizeResult:
+    """Find the scale of the chosen funds at which sufficiency reaches ``target``."""
+    if not 0 < target < 1:
+        raise ScenarioError([Problem("--target", target, "must lie strictly between 0 and 1")])
+    sizer = Sizer(raw, node, tier, paths, seed, workers, keep_leverage)
+    se = math.sqrt(target * (1 - target) / paths)
+    scale = sizer.smallest_scale(target)
+    low = sizer.smallest_scale(max(0.0, target - Z95 * se))
+    high = sizer.smallest_scale(min(1.0, target + Z95 * se))
+    estimate = None if scale is None else sizer.sufficiency(scale)
+    return SizeResult(
+        target=target, what=sizer.what, scale=scale, scale_low=low, scale_high=high,
+        sufficiency=estimate,
+        sufficiency_se=None if estimate is None else math.sqrt(estimate * (1 - estimate) / paths),
+        capital_now=sizer.capital_now, paths=paths, seed=seed, evaluations=len(sizer.cache),
+    )
