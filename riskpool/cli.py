@@ -171,6 +171,43 @@ def size(
     )
 
 
+@app.command()
+def sensitivity(
+    source: ScenarioArg = None,
+    range_: Annotated[Optional[list[str]], typer.Option("--range", help="Parameter PATH=LO:HI (uniform).")] = None,
+    samples: Annotated[int, typer.Option(min=2, help="Sobol base sample N: N x (parameters + 2) points.")] = 64,
+    paths: Annotated[Optional[int], typer.Option(help="Paths per point (default: the scenario's).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Root seed, the same for every point.")] = None,
+    set_: SetOpt = None,
+    workers: Annotated[int, typer.Option(min=1, help="Local worker processes.")] = 1,
+    dask_local: Annotated[Optional[int], typer.Option(min=1, help="Run on a Dask LocalCluster of N workers.")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help="Run on an existing Dask cluster.")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the points store, sensitivity.parquet and the bar chart.")] = Path("sensitivity"),
+) -> None:
+    """Sobol first-order and total indices of p_shortfall and mean fund payout (SALib)."""
+    from rich.table import Table
+
+    from . import sensitivity as sens
+    from .backends import open_backend
+
+    ranges = [sens.parse_range(r) for r in range_ or []]
+    base = _load(source, set_, simulation__paths=paths, simulation__seed=seed)
+    _writable_folder(out)
+    with open_backend(workers, dask_local, scheduler) as backend, _progress_bar(True, "points") as progress:
+        table = sens.run(scenario_mod.read_raw_with(source, set_), ranges, samples, base.simulation.paths,
+                         base.simulation.seed, out, backend, progress)
+    chart = sens.write_bars(table, out / "sensitivity.png")
+    view = Table(title=f"Sobol indices ({samples} x {len(ranges) + 2} points, {base.simulation.paths:,} paths each)")
+    for col in ("output", "parameter", "S1", "± 95%", "ST", "± 95% "):
+        view.add_column(col, justify="left" if col in ("output", "parameter") else "right")
+    d = table.to_pydict()
+    for i in range(table.num_rows):
+        view.add_row(d["output"][i], d["parameter"][i], f"{d['S1'][i]:.3f}", f"{d['S1_conf'][i]:.3f}",
+                     f"{d['ST'][i]:.3f}", f"{d['ST_conf'][i]:.3f}")
+    Console().print(view)
+    Console().print(f"written: {out / 'sensitivity.parquet'}, {chart}")
+
+
 def sizing_max() -> float:
     from .sizing import MAX_SCALE
 
