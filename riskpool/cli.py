@@ -38,6 +38,14 @@ SetOpt = Annotated[
 ]
 
 
+# options shared by the batch commands (sweep, sensitivity)
+PointPathsOpt = Annotated[Optional[int], typer.Option(help="Paths per point (default: the scenario's).")]
+PointSeedOpt = Annotated[Optional[int], typer.Option(help="Root seed, the same for every point.")]
+WorkersOpt = Annotated[int, typer.Option(min=1, help="Local worker processes.")]
+DaskLocalOpt = Annotated[Optional[int], typer.Option(min=1, help="Run on a Dask LocalCluster of N workers.")]
+SchedulerOpt = Annotated[Optional[str], typer.Option(help="Run on an existing Dask cluster (tcp://host:8786).")]
+
+
 def _load(source: str | None, overrides: list[str] | None, **settings) -> scenario_mod.Scenario:
     return scenario_mod.load(source, overrides or [], **settings)
 
@@ -92,12 +100,12 @@ def sweep(
     source: ScenarioArg = None,
     grid: Annotated[Optional[list[str]], typer.Option(help="Axis PATH=START:STOP:COUNT (both ends included).")] = None,
     values: Annotated[Optional[list[str]], typer.Option(help="Axis PATH=a,b,c (listed values).")] = None,
-    paths: Annotated[Optional[int], typer.Option(help="Paths per point (default: the scenario's).")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Root seed, the same for every point.")] = None,
+    paths: PointPathsOpt = None,
+    seed: PointSeedOpt = None,
     set_: SetOpt = None,
-    workers: Annotated[int, typer.Option(min=1, help="Local worker processes.")] = 1,
-    dask_local: Annotated[Optional[int], typer.Option(min=1, help="Run on a Dask LocalCluster of N workers.")] = None,
-    scheduler: Annotated[Optional[str], typer.Option(help="Run on an existing Dask cluster (tcp://host:8786).")] = None,
+    workers: WorkersOpt = 1,
+    dask_local: DaskLocalOpt = None,
+    scheduler: SchedulerOpt = None,
     out: Annotated[Path, typer.Option(help="Folder for sweep.duckdb, sweep.parquet and the heatmap; rerun to resume.")] = Path("sweep"),
 ) -> None:
     """Run every combination of the axes on common random numbers; resumable."""
@@ -176,12 +184,12 @@ def sensitivity(
     source: ScenarioArg = None,
     range_: Annotated[Optional[list[str]], typer.Option("--range", help="Parameter PATH=LO:HI (uniform).")] = None,
     samples: Annotated[int, typer.Option(min=2, help="Sobol base sample N: N x (parameters + 2) points.")] = 64,
-    paths: Annotated[Optional[int], typer.Option(help="Paths per point (default: the scenario's).")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Root seed, the same for every point.")] = None,
+    paths: PointPathsOpt = None,
+    seed: PointSeedOpt = None,
     set_: SetOpt = None,
-    workers: Annotated[int, typer.Option(min=1, help="Local worker processes.")] = 1,
-    dask_local: Annotated[Optional[int], typer.Option(min=1, help="Run on a Dask LocalCluster of N workers.")] = None,
-    scheduler: Annotated[Optional[str], typer.Option(help="Run on an existing Dask cluster.")] = None,
+    workers: WorkersOpt = 1,
+    dask_local: DaskLocalOpt = None,
+    scheduler: SchedulerOpt = None,
     out: Annotated[Path, typer.Option(help="Folder for the points store, sensitivity.parquet and the bar chart.")] = Path("sensitivity"),
 ) -> None:
     """Sobol first-order and total indices of p_shortfall and mean fund payout (SALib)."""
