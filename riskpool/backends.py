@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from .scenario import NO_VALUE, Problem, ScenarioError
+
 Task = tuple[Any, ...]
 
 
@@ -36,6 +38,9 @@ def _serial(fn: Callable, tasks: Sequence[Task]) -> Iterator[tuple[int, Any]]:
 @contextmanager
 def open_backend(workers: int = 1, dask_local: int | None = None, scheduler: str | None = None):
     """The backend the command line asked for: ``--workers``, ``--dask-local`` or ``--scheduler``."""
+    chosen = [name for name, on in (("--workers", workers > 1), ("--dask-local", dask_local), ("--scheduler", scheduler)) if on]
+    if len(chosen) > 1:
+        raise ScenarioError([Problem("/".join(chosen), NO_VALUE, "choose one way to run: local workers, a Dask LocalCluster or a scheduler")])
     if scheduler or dask_local:
         with _dask(dask_local, scheduler) as backend:
             yield backend

@@ -18,7 +18,7 @@ from rich.console import Console
 
 from . import scenario as scenario_mod
 from .outputs import json_text
-from .scenario import Problem, ScenarioError
+from .scenario import NO_VALUE, Problem, ScenarioError
 
 app = typer.Typer(
     add_completion=False,
@@ -116,10 +116,10 @@ def sweep(
 
     axes = [grid_mod.parse_grid(g) for g in grid or []] + [grid_mod.parse_values(v) for v in values or []]
     if not axes:
-        raise ScenarioError([Problem("--grid/--values", None, "give at least one axis, e.g. --grid credit.annual_pd=0.01:0.10:10")])
+        raise ScenarioError([Problem("--grid/--values", NO_VALUE, "give at least one axis, e.g. --grid credit.annual_pd=0.01:0.10:10")])
     base = _load(source, set_, simulation__paths=paths, simulation__seed=seed)
     plan = sweep_mod.prepare(scenario_mod.read_raw_with(source, set_), axes, grid_mod.product(axes),
-                             base.simulation.paths, base.simulation.seed)
+                             base.simulation.paths, base.simulation.seed, max(workers, dask_local or 1))
     _writable_folder(out)
     store = sweep_mod.open_store(plan, out)
     try:

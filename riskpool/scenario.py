@@ -209,6 +209,7 @@ def _short_repr(value: Any) -> str:
 
 
 _MISSING = object()
+NO_VALUE = _MISSING  # a Problem about something absent or not a single value: no "= value" part
 
 
 # --------------------------------------------------------------------------- loading

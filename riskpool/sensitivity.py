@@ -20,7 +20,7 @@ from . import sweep as sweep_mod
 from .backends import Backend
 from .grid import Axis
 from .outputs import atomic_write
-from .scenario import Problem, ScenarioError
+from .scenario import NO_VALUE, Problem, ScenarioError
 
 OUTPUTS = ("p_shortfall", "payout_net_mean")
 
@@ -42,7 +42,7 @@ def design(ranges: list[tuple[str, float, float]], samples: int, seed: int) -> t
     from SALib.sample import sobol as sobol_sample
 
     if not ranges:
-        raise ScenarioError([Problem("--range", None, "give at least one PATH=LO:HI")])
+        raise ScenarioError([Problem("--range", NO_VALUE, "give at least one PATH=LO:HI")])
     problem = {"num_vars": len(ranges), "names": [r[0] for r in ranges], "bounds": [[r[1], r[2]] for r in ranges]}
     return problem, sobol_sample.sample(problem, samples, calc_second_order=False, seed=seed % 2**32)
 

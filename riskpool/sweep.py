@@ -24,7 +24,7 @@ from .engine import Results, plan_blocks, simulate_blocks
 from .grid import Axis, overrides
 from .limits import check_resources
 from .metrics import group_summary, node_summaries
-from .scenario import Problem, Scenario
+from .scenario import NO_VALUE, Problem, Scenario, ScenarioError
 from .store import NODE_FIGURES, Store
 from .structure import SLOT_TIERS, compile_structure
 
@@ -55,13 +55,19 @@ class Sweep:
         }
 
 
-def prepare(base: dict[str, Any], axes: list[Axis], points: list[dict[str, Any]], paths: int, seed: int) -> Sweep:
+def prepare(base: dict[str, Any], axes: list[Axis], points: list[dict[str, Any]], paths: int, seed: int,
+            workers: int = 1) -> Sweep:
     """Validate every point up front.
 
     A point whose values make an impossible scenario (say recovery_mean = 0 with a positive
     recovery_sd) is not simulated: it is stored with empty figures and the problem, and the
     rest of the sweep runs. If no point is valid, the sweep is refused.
     """
+    fixed = [a.path for a in axes if a.path in ("simulation.seed", "simulation.paths")]
+    if fixed:
+        raise ScenarioError([Problem(f"--grid/--values {fixed[0]}", NO_VALUE,
+                                     "every point of a sweep uses the same seed and paths (common random numbers): "
+                                     "set them with --seed and --paths, and run another sweep for another seed")])
     sweep = Sweep(base, axes, points, paths, seed)
     for k, point in enumerate(points):
         try:
@@ -69,12 +75,21 @@ def prepare(base: dict[str, Any], axes: list[Axis], points: list[dict[str, Any]]
         except scenario_mod.ScenarioError as exc:
             sweep.scenarios.append(None)
             sweep.problems[k] = "; ".join(str(p) for p in exc.problems)
-    valid = [s for s in sweep.scenarios if s is not None]
-    if not valid:
-        first = sweep.problems[min(sweep.problems)]
-        raise scenario_mod.ScenarioError([Problem("--grid/--values", len(points), f"no point is a valid scenario; point 0: {first}")])
-    check_resources(valid[0], paths)
+    if len(sweep.problems) == len(points):
+        first = sweep.problems[0]
+        raise ScenarioError([Problem("--grid/--values", NO_VALUE, f"no point is a valid scenario (point 0: {first})")])
+    for k, s in enumerate(sweep.scenarios):
+        if s is not None:
+            try:
+                check_resources(s, paths, workers)
+            except ScenarioError as exc:
+                where = f"point {k} ({_describe(points[k])}): "
+                raise ScenarioError([Problem(where + p.path, p.value, p.allowed) for p in exc.problems]) from None
     return sweep
+
+
+def _describe(point: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in point.items())
 
 
 def run_point_blocks(scenario: Scenario, seed: int, task: list[tuple[int, int]]) -> np.ndarray:
