@@ -137,6 +137,30 @@ def sweep(
 
 
 @app.command()
+def verify(
+    manifest: Annotated[Path, typer.Argument(help="manifest.json of a run folder.")],
+    workers: WorkersOpt = 1,
+) -> None:
+    """Rerun a published run from its manifest alone and compare every result, column by column."""
+    from .audit import verify as verify_run
+
+    if not manifest.is_file():
+        raise ScenarioError([Problem("MANIFEST", str(manifest), "no such file")])
+    try:
+        report = verify_run(manifest, workers)
+    except (ValueError, KeyError, TypeError) as exc:  # not a riskpool manifest, or one edited out of shape
+        raise ScenarioError([Problem("MANIFEST", str(manifest), f"not a readable riskpool manifest ({type(exc).__name__}: {exc})")]) from None
+    for line in report.warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    if report.identical:
+        typer.echo("identical")
+        return
+    for line in report.problems:
+        typer.echo(f"differs: {line}")
+    raise typer.Exit(1)
+
+
+@app.command()
 def size(
     source: ScenarioArg = None,
     target: Annotated[float, typer.Option(help="Sufficiency to reach, e.g. 0.95.")] = 0.95,

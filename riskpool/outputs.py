@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import __version__
+from .audit import data_digest
 from .engine import Results
 from .fates import BLOCK_PATHS, STREAMS
 from .ledger import PATH_COLUMNS
@@ -117,7 +118,8 @@ def _nullable_month(first: np.ndarray) -> pa.Array:
 # --------------------------------------------------------------------------- files
 
 
-def write_run(res: Results, summary: dict[str, Any], out: Path, command: list[str], started: datetime) -> dict[str, Any]:
+def write_run(res: Results, summary: dict[str, Any], out: Path, command: list[str],
+              started: datetime | None = None) -> dict[str, Any]:
     """Write every result file and the manifest into ``out``; returns the manifest."""
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "summary.json", lambda p: p.write_text(json_text(summary), encoding="utf-8"))
@@ -150,8 +152,9 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def build_manifest(res: Results, out: Path, command: list[str], started: datetime) -> dict[str, Any]:
-    """What an auditor needs to reproduce the run (MODEL.md section 8; docs/model.md section 8)."""
+def build_manifest(res: Results, out: Path, command: list[str], started: datetime | None) -> dict[str, Any]:
+    """What an auditor needs to reproduce the run (MODEL.md section 8; docs/auditing.md)."""
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return {
         "riskpool_version": __version__,
         "git_commit": _git_commit(),
@@ -167,16 +170,17 @@ def build_manifest(res: Results, out: Path, command: list[str], started: datetim
             "streams": list(STREAMS),
         },
         "quantile_method": QUANTILE_METHOD,
-        "versions": _versions(),
+        "versions": versions(),
         "platform": platform.platform(),
         "command": command,
-        "started": started.isoformat(timespec="seconds"),
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "started": started.isoformat(timespec="seconds") if started else now,
+        "finished": now,
         "files": {name: sha256_file(out / name) for name in RESULT_FILES},
+        "data": {name: data_digest(out / name) for name in RESULT_FILES},
     }
 
 
-def _versions() -> dict[str, str]:
+def versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
     for package in ("numpy", "scipy", "pandas", "pyarrow", "numba", "pydantic"):
         try:

@@ -1,0 +1,128 @@
+"""Reproducing a published run: digests of result data and ``riskpool verify``.
+
+A result file's *data digest* is a SHA-256 over its content, not its bytes: for a parquet
+table, each column's name, type, validity and values (strings as UTF-8, numbers as
+little-endian float64 or int64); for JSON, the canonical text (sorted keys, compact). Two
+writes of the same data by different pyarrow versions have different bytes but the same data
+digest. ``verify`` reruns a run from its manifest alone and compares digests, column by column.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import scenario as scenario_mod
+
+
+def column_digest(column: pa.ChunkedArray) -> str:
+    """SHA-256 of one column's type, validity and values."""
+    digest = hashlib.sha256(str(column.type).encode())
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    digest.update(np.asarray(array.is_valid(), dtype=np.uint8).tobytes())
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        digest.update("\0".join("" if v is None else v for v in array.to_pylist()).encode("utf-8"))
+    elif pa.types.is_boolean(array.type):
+        digest.update(np.asarray(array.fill_null(False), dtype=np.uint8).tobytes())
+    elif pa.types.is_integer(array.type):
+        digest.update(np.asarray(array.fill_null(0), dtype="<i8").tobytes())
+    else:
+        digest.update(np.asarray(array.fill_null(0.0), dtype="<f8").tobytes())
+    return digest.hexdigest()
+
+
+def data_digest(path: Path) -> dict[str, Any]:
+    """``{"sha256": ..., "columns": {name: sha256}}`` of a parquet table, or the canonical JSON."""
+    if path.suffix == ".parquet":
+        table = pq.read_table(path)
+        columns = {name: column_digest(table.column(name)) for name in table.column_names}
+        whole = hashlib.sha256(json.dumps(columns, sort_keys=False).encode()).hexdigest()
+        return {"sha256": whole, "rows": table.num_rows, "columns": columns}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {"sha256": hashlib.sha256(canonical_json(data).encode()).hexdigest()}
+
+
+def canonical_json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+@dataclass
+class Report:
+    """What verify found: per file, whether the data is identical, and what differs."""
+
+    problems: list[str] = field(default_factory=list)  # the run cannot be trusted as published
+    warnings: list[str] = field(default_factory=list)  # e.g. other library versions
+
+    @property
+    def identical(self) -> bool:
+        return not self.problems
+
+
+def verify(manifest_path: Path, workers: int = 1) -> Report:
+    """Rerun the run described by ``manifest_path`` and compare every result file's data."""
+    from .engine import simulate
+    from .metrics import summarize
+    from .outputs import versions, write_run
+
+    report = Report()
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    for package, version in versions().items():
+        recorded = manifest.get("versions", {}).get(package)
+        if recorded != version:
+            report.warnings.append(f"{package} {version} here, {recorded} in the manifest: results may differ")
+    s = scenario_mod.validate(manifest["scenario"])
+    if s.sha256() != manifest.get("scenario_sha256"):
+        report.problems.append("manifest: its scenario does not match its scenario_sha256 (the manifest was edited)")
+    published = manifest_path.parent
+    with tempfile.TemporaryDirectory(prefix="riskpool-verify-") as tmp:
+        res = simulate(s, paths=manifest["paths"], seed=manifest["seed"], workers=workers)
+        fresh = Path(tmp)
+        write_run(res, summarize(res), fresh, ["riskpool", "verify", str(manifest_path)], started=None)
+        for name, recorded in manifest.get("data", {}).items():
+            _compare_file(name, recorded, published / name, fresh / name, report)
+    return report
+
+
+def _compare_file(name: str, recorded: dict[str, Any], published: Path, fresh: Path, report: Report) -> None:
+    rerun = data_digest(fresh)
+    if published.exists():
+        on_disk = data_digest(published)
+        if on_disk["sha256"] != recorded["sha256"]:
+            report.problems.append(f"{name}: the published file differs from its manifest digest (changed after the run)"
+                                   + _column_diff(published, fresh, on_disk, rerun))
+    else:
+        report.problems.append(f"{name}: missing beside the manifest")
+    if rerun["sha256"] != recorded["sha256"]:
+        report.problems.append(f"{name}: the rerun differs from the manifest" + _column_diff(published, fresh, recorded, rerun))
+
+
+def _column_diff(published: Path, fresh: Path, a: dict[str, Any], b: dict[str, Any]) -> str:
+    """Columns whose digests differ, each with the largest absolute difference where numeric."""
+    if "columns" not in a or "columns" not in b:
+        return ""
+    names = [c for c in a["columns"] if a["columns"][c] != b["columns"].get(c)]
+    names += [c for c in b["columns"] if c not in a["columns"]]
+    parts = []
+    for column in names:
+        parts.append(f"{column}{_largest_difference(published, fresh, column)}")
+    return ": columns " + ", ".join(parts) if parts else ""
+
+
+def _largest_difference(published: Path, fresh: Path, column: str) -> str:
+    try:
+        x = pq.read_table(published, columns=[column]).column(0).to_numpy(zero_copy_only=False)
+        y = pq.read_table(fresh, columns=[column]).column(0).to_numpy(zero_copy_only=False)
+        if len(x) != len(y):
+            return f" ({len(x)} rows against {len(y)})"
+        diff = np.abs(np.asarray(x, dtype=float) - np.asarray(y, dtype=float))
+        return f" (largest absolute difference {np.nanmax(diff):.6g})"
+    except (ValueError, TypeError, KeyError, OSError, pa.ArrowInvalid):
+        return ""
