@@ -113,6 +113,7 @@ def sweep(
     from . import sweep as sweep_mod
     from .backends import open_backend
     from .charts import write_heatmap
+    from .outputs import command_line, write_sweep_manifest
 
     axes = [grid_mod.parse_grid(g) for g in grid or []] + [grid_mod.parse_values(v) for v in values or []]
     if not axes:
@@ -121,6 +122,7 @@ def sweep(
     plan = sweep_mod.prepare(scenario_mod.read_raw_with(source, set_), axes, grid_mod.product(axes),
                              base.simulation.paths, base.simulation.seed, max(workers, dask_local or 1))
     _writable_folder(out)
+    started = datetime.now(timezone.utc)
     store = sweep_mod.open_store(plan, out)
     try:
         with open_backend(workers, dask_local, scheduler) as backend, _progress_bar(True, "points") as progress:
@@ -129,11 +131,12 @@ def sweep(
         points = store.table("points")
     finally:
         store.close()
+    write_sweep_manifest(out, plan.spec(), plan.base_scenario().canonical(), command_line(), started, list(files))
     charts = write_heatmap(points, [a.path for a in axes], out)
     for k, problem in sorted(plan.problems.items()):
         print(f"warning: point {k} not simulated: {problem}", file=sys.stderr)
     Console().print(f"{len(plan.points)} points, {plan.paths:,} paths each (seed {plan.seed}) in {out}/: "
-                    + ", ".join(p.name for p in [out / "sweep.duckdb", *files.values(), *charts]))
+                    + ", ".join(p.name for p in [out / "sweep.duckdb", *files.values(), *charts, out / "manifest.json"]))
 
 
 @app.command()

@@ -190,6 +190,30 @@ def versions() -> dict[str, str]:
     return versions
 
 
+def write_sweep_manifest(out: Path, spec: dict[str, Any], base: dict[str, Any], command: list[str],
+                         started: datetime, files: list[str]) -> dict[str, Any]:
+    """The manifest of a sweep: its specification, base scenario, versions and data digests."""
+    manifest = {
+        "riskpool_version": __version__,
+        "git_commit": _git_commit(),
+        "kind": "sweep",
+        "sweep": spec,
+        "base_scenario": base,
+        "randomness": {"bit_generator": "PCG64", "seed_sequence_entropy": spec["seed"], "block_paths": BLOCK_PATHS,
+                       "streams": list(STREAMS), "common_random_numbers": "every point uses the same seed"},
+        "quantile_method": QUANTILE_METHOD,
+        "versions": versions(),
+        "platform": platform.platform(),
+        "command": command,
+        "started": started.isoformat(timespec="seconds"),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "files": {name: sha256_file(out / name) for name in files},
+        "data": {name: data_digest(out / name) for name in files},
+    }
+    atomic_write(out / "manifest.json", lambda p: p.write_text(json_text(manifest), encoding="utf-8"))
+    return manifest
+
+
 def _git_commit() -> str | None:
     here = Path(__file__).resolve().parent
     try:

@@ -43,11 +43,14 @@ class Sweep:
     scenarios: list[Scenario | None] = field(default_factory=list, repr=False)
     problems: dict[int, str] = field(default_factory=dict)  # points whose values are invalid
 
+    def base_scenario(self) -> Scenario:
+        """The base scenario as given (before any point's values, --paths or --seed)."""
+        return scenario_mod.validate(copy.deepcopy(self.base))
+
     def spec(self) -> dict[str, Any]:
         """What identifies the sweep in its store: any change means a different sweep."""
-        base = scenario_mod.validate(copy.deepcopy(self.base))
         return {
-            "base_sha256": base.sha256(),
+            "base_sha256": self.base_scenario().sha256(),
             "axes": [{"path": a.path, "values": list(a.values)} for a in self.axes],
             "points": len(self.points),
             "paths": self.paths,
