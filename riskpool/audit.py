@@ -87,21 +87,29 @@ def verify(manifest_path: Path, workers: int = 1) -> Report:
         fresh = Path(tmp)
         write_run(res, summarize(res), fresh, ["riskpool", "verify", str(manifest_path)], started=None)
         for name, recorded in manifest.get("data", {}).items():
-            _compare_file(name, recorded, published / name, fresh / name, report)
+            _check_published(name, manifest.get("files", {}).get(name), recorded, published / name, fresh / name, report)
+            rerun = data_digest(fresh / name)
+            if rerun["sha256"] != recorded["sha256"]:
+                report.problems.append(f"{name}: the rerun differs from the manifest"
+                                       + _column_diff(published / name, fresh / name, recorded, rerun))
     return report
 
 
-def _compare_file(name: str, recorded: dict[str, Any], published: Path, fresh: Path, report: Report) -> None:
-    rerun = data_digest(fresh)
-    if published.exists():
-        on_disk = data_digest(published)
-        if on_disk["sha256"] != recorded["sha256"]:
-            report.problems.append(f"{name}: the published file differs from its manifest digest (changed after the run)"
-                                   + _column_diff(published, fresh, on_disk, rerun))
-    else:
+def _check_published(name: str, recorded_bytes: str | None, recorded: dict[str, Any], published: Path, fresh: Path,
+                     report: Report) -> None:
+    """The published file must be byte for byte the one the manifest describes."""
+    from .outputs import sha256_file
+
+    if not published.exists():
         report.problems.append(f"{name}: missing beside the manifest")
-    if rerun["sha256"] != recorded["sha256"]:
-        report.problems.append(f"{name}: the rerun differs from the manifest" + _column_diff(published, fresh, recorded, rerun))
+        return
+    if sha256_file(published) == recorded_bytes:
+        return
+    try:
+        detail = _column_diff(published, fresh, data_digest(published), recorded)
+    except Exception as exc:  # noqa: BLE001 - a damaged file cannot be parsed in many ways
+        detail = f": it cannot be read any more ({type(exc).__name__})"
+    report.problems.append(f"{name}: the published file was changed after the run{detail}")
 
 
 def _column_diff(published: Path, fresh: Path, a: dict[str, Any], b: dict[str, Any]) -> str:
