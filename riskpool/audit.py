@@ -68,12 +68,19 @@ class Report:
 
 def verify(manifest_path: Path, workers: int = 1) -> Report:
     """Rerun the run described by ``manifest_path`` and compare every result file's data."""
+    from . import __version__
     from .engine import simulate
     from .metrics import summarize
-    from .outputs import versions, write_run
+    from .outputs import RESULT_FILES, versions, write_run
 
     report = Report()
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    if not isinstance(manifest, dict):
+        raise ValueError("the file is JSON but not a manifest object")
+    if manifest.get("kind") == "sweep":
+        raise ValueError("a sweep's manifest: rerun its recorded command into a new folder and compare sweep.parquet")
+    if manifest.get("riskpool_version") != __version__:
+        report.warnings.append(f"riskpool {__version__} here, {manifest.get('riskpool_version')} in the manifest: results may differ")
     for package, version in versions().items():
         recorded = manifest.get("versions", {}).get(package)
         if recorded != version:
@@ -81,12 +88,19 @@ def verify(manifest_path: Path, workers: int = 1) -> Report:
     s = scenario_mod.validate(manifest["scenario"])
     if s.sha256() != manifest.get("scenario_sha256"):
         report.problems.append("manifest: its scenario does not match its scenario_sha256 (the manifest was edited)")
+    for key in ("seed", "paths"):
+        if manifest.get(key) != getattr(s.simulation, key):
+            report.problems.append(f"manifest: its {key} ({manifest.get(key)}) is not its scenario's ({getattr(s.simulation, key)})")
     published = manifest_path.parent
     with tempfile.TemporaryDirectory(prefix="riskpool-verify-") as tmp:
         res = simulate(s, paths=manifest["paths"], seed=manifest["seed"], workers=workers)
         fresh = Path(tmp)
         write_run(res, summarize(res), fresh, ["riskpool", "verify", str(manifest_path)], started=None)
-        for name, recorded in manifest.get("data", {}).items():
+        recorded_data = manifest.get("data") or {}
+        for name in RESULT_FILES:
+            if name not in recorded_data:
+                report.problems.append(f"manifest: records no data digest of {name}, so it cannot be checked")
+        for name, recorded in recorded_data.items():
             _check_published(name, manifest.get("files", {}).get(name), recorded, published / name, fresh / name, report)
             rerun = data_digest(fresh / name)
             if rerun["sha256"] != recorded["sha256"]:
@@ -126,11 +140,17 @@ def _column_diff(published: Path, fresh: Path, a: dict[str, Any], b: dict[str, A
 
 def _largest_difference(published: Path, fresh: Path, column: str) -> str:
     try:
-        x = pq.read_table(published, columns=[column]).column(0).to_numpy(zero_copy_only=False)
-        y = pq.read_table(fresh, columns=[column]).column(0).to_numpy(zero_copy_only=False)
-        if len(x) != len(y):
-            return f" ({len(x)} rows against {len(y)})"
-        diff = np.abs(np.asarray(x, dtype=float) - np.asarray(y, dtype=float))
-        return f" (largest absolute difference {np.nanmax(diff):.6g})"
-    except (ValueError, TypeError, KeyError, OSError, pa.ArrowInvalid):
+        x = pq.read_table(published, columns=[column]).column(0).combine_chunks()
+        y = pq.read_table(fresh, columns=[column]).column(0).combine_chunks()
+    except (ValueError, KeyError, OSError, pa.ArrowInvalid):
         return ""
+    if len(x) != len(y):
+        return f" ({len(x)} rows against {len(y)})"
+    x_valid, y_valid = np.asarray(x.is_valid()), np.asarray(y.is_valid())
+    if (x_valid != y_valid).any():
+        return f" (null in one and a value in the other in {int((x_valid != y_valid).sum())} rows)"
+    if not (pa.types.is_integer(x.type) or pa.types.is_floating(x.type)) or not x_valid.any():
+        return ""
+    a = np.asarray(x.filter(x.is_valid()), dtype=float)
+    b = np.asarray(y.filter(y.is_valid()), dtype=float)
+    return f" (largest absolute difference {np.max(np.abs(a - b)):.6g})"
