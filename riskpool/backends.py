@@ -35,12 +35,17 @@ def _serial(fn: Callable, tasks: Sequence[Task]) -> Iterator[tuple[int, Any]]:
         yield i, fn(*args)
 
 
-@contextmanager
-def open_backend(workers: int = 1, dask_local: int | None = None, scheduler: str | None = None):
-    """The backend the command line asked for: ``--workers``, ``--dask-local`` or ``--scheduler``."""
+def check_choice(workers: int = 1, dask_local: int | None = None, scheduler: str | None = None) -> None:
+    """At most one of ``--workers N>1``, ``--dask-local`` and ``--scheduler``."""
     chosen = [name for name, on in (("--workers", workers > 1), ("--dask-local", dask_local), ("--scheduler", scheduler)) if on]
     if len(chosen) > 1:
         raise ScenarioError([Problem("/".join(chosen), NO_VALUE, "choose one way to run: local workers, a Dask LocalCluster or a scheduler")])
+
+
+@contextmanager
+def open_backend(workers: int = 1, dask_local: int | None = None, scheduler: str | None = None):
+    """The backend the command line asked for: ``--workers``, ``--dask-local`` or ``--scheduler``."""
+    check_choice(workers, dask_local, scheduler)
     if scheduler or dask_local:
         with _dask(dask_local, scheduler) as backend:
             yield backend
@@ -63,7 +68,10 @@ def _dask(n_workers: int | None, address: str | None):
 
     cluster = None
     if address:
-        client = Client(address)
+        try:
+            client = Client(address, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise ScenarioError([Problem("--scheduler", address, f"no Dask scheduler answers there ({type(exc).__name__})")]) from None
     else:
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)

@@ -111,10 +111,11 @@ def sweep(
     """Run every combination of the axes on common random numbers; resumable."""
     from . import grid as grid_mod
     from . import sweep as sweep_mod
-    from .backends import open_backend
+    from .backends import check_choice, open_backend
     from .charts import write_heatmap
     from .outputs import command_line, write_sweep_manifest
 
+    check_choice(workers, dask_local, scheduler)
     axes = [grid_mod.parse_grid(g) for g in grid or []] + [grid_mod.parse_values(v) for v in values or []]
     if not axes:
         raise ScenarioError([Problem("--grid/--values", NO_VALUE, "give at least one axis, e.g. --grid credit.annual_pd=0.01:0.10:10")])
@@ -223,8 +224,9 @@ def sensitivity(
     from rich.table import Table
 
     from . import sensitivity as sens
-    from .backends import open_backend
+    from .backends import check_choice, open_backend
 
+    check_choice(workers, dask_local, scheduler)
     ranges = [sens.parse_range(r) for r in range_ or []]
     base = _load(source, set_, simulation__paths=paths, simulation__seed=seed)
     _writable_folder(out)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import ctypes
 import mmap
 import multiprocessing
-import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -180,7 +179,3 @@ def _shared_zeros(shape: tuple[int, ...]) -> np.ndarray:
     """A float64 array in anonymous shared memory, visible to processes forked afterwards."""
     size = max(1, int(np.prod(shape)) * 8)
     return np.frombuffer(mmap.mmap(-1, size), dtype=np.float64, count=int(np.prod(shape))).reshape(shape)
-
-
-def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)

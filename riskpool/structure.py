@@ -82,9 +82,6 @@ class Structure:
     def node_tier_names(self) -> list[str]:
         return [SLOT_TIERS[t] for t in self.node_tier]
 
-    def expected_candidates_per_path(self) -> float:
-        return float(self.initial_loans.sum() + self.monthly_rate.sum() * self.horizon_months)
-
 
 PD_CAP = 1.0 - 1e-12
 

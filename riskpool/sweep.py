@@ -9,7 +9,6 @@ blocks are in, in block order, so every backend gives identical tables.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from . import __version__
 from . import scenario as scenario_mod
 from .backends import Backend
 from .engine import Results, plan_blocks, simulate_blocks
@@ -44,12 +44,13 @@ class Sweep:
     problems: dict[int, str] = field(default_factory=dict)  # points whose values are invalid
 
     def base_scenario(self) -> Scenario:
-        """The base scenario as given (before any point's values, --paths or --seed)."""
-        return scenario_mod.validate(copy.deepcopy(self.base))
+        """The base scenario before any point's values, with the sweep's paths and seed."""
+        return scenario_mod.from_dict(self.base, simulation__paths=self.paths, simulation__seed=self.seed)
 
     def spec(self) -> dict[str, Any]:
         """What identifies the sweep in its store: any change means a different sweep."""
         return {
+            "riskpool_version": __version__,  # never resume with points computed by another version
             "base_sha256": self.base_scenario().sha256(),
             "axes": [{"path": a.path, "values": list(a.values)} for a in self.axes],
             "points": len(self.points),
