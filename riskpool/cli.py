@@ -82,7 +82,7 @@ def run(
     if out is not None:
         _writable_folder(out)
     started = datetime.now(timezone.utc)
-    with _progress_bar(enabled=not json_) as progress:
+    with _ProgressBar(enabled=not json_) as progress:
         res = simulate(s, workers=workers, progress=progress)
     summary = summarize(res)
     if out is not None:
@@ -126,7 +126,7 @@ def sweep(
     started = datetime.now(timezone.utc)
     store = sweep_mod.open_store(plan, out)
     try:
-        with open_backend(workers, dask_local, scheduler) as backend, _progress_bar(True, "points") as progress:
+        with open_backend(workers, dask_local, scheduler) as backend, _ProgressBar(True, "points") as progress:
             sweep_mod.run(plan, store, backend, progress)
         files = store.export()
         points = store.table("points")
@@ -230,7 +230,7 @@ def sensitivity(
     ranges = [sens.parse_range(r) for r in range_ or []]
     base = _load(source, set_, simulation__paths=paths, simulation__seed=seed)
     _writable_folder(out)
-    with open_backend(workers, dask_local, scheduler) as backend, _progress_bar(True, "points") as progress:
+    with open_backend(workers, dask_local, scheduler) as backend, _ProgressBar(True, "points") as progress:
         table = sens.run(scenario_mod.read_raw_with(source, set_), ranges, samples, base.simulation.paths,
                          base.simulation.seed, out, backend, progress)
     chart = sens.write_bars(table, out / "sensitivity.png")
@@ -266,7 +266,7 @@ def _writable_folder(out: Path) -> None:
         raise ScenarioError([Problem("--out", str(out), f"cannot write results there ({exc.strerror or exc})")]) from None
 
 
-class _progress_bar:
+class _ProgressBar:
     """A rich progress bar on standard error that appears once a run has taken a second."""
 
     def __init__(self, enabled: bool, unit: str = "paths"):
