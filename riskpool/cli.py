@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 
 from . import scenario as scenario_mod
-from .outputs import json_text
+from .outputs import atomic_write, json_text
 from .scenario import NO_VALUE, Problem, ScenarioError
 
 app = typer.Typer(
@@ -162,6 +162,39 @@ def verify(
     for line in report.problems:
         typer.echo(f"differs: {line}")
     raise typer.Exit(1)
+
+
+@app.command()
+def trace(
+    source: ScenarioArg = None,
+    path: Annotated[int, typer.Option("--path", min=0, help="Path number K (0-based), as in paths.parquet.")] = 0,
+    seed: Annotated[Optional[int], typer.Option(help="Root seed (default: the scenario's).")] = None,
+    set_: SetOpt = None,
+    out: Annotated[Path, typer.Option(help="FILE.csv or FILE.parquet for the event log.")] = Path("trace.csv"),
+) -> None:
+    """Write the event engine's log of one path: every payment, queue, clawback and balance."""
+    from .events import simulate_path, trace_rows, write_trace_csv
+    from .fates import BLOCK_PATHS, sample_block
+    from .structure import compile_structure
+
+    s = _load(source, set_, simulation__seed=seed)
+    if out.suffix not in (".csv", ".parquet"):
+        raise ScenarioError([Problem("--out", str(out), "must end in .csv or .parquet")])
+    block, k = divmod(path, BLOCK_PATHS)
+    # the block holds as many paths as it would in a run of max(paths, K + 1) paths
+    in_block = min(BLOCK_PATHS, max(s.simulation.paths, path + 1) - block * BLOCK_PATHS)
+    st = compile_structure(s)
+    log = simulate_path(st, sample_block(st, s.simulation.seed, block, in_block), k)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".csv":
+        atomic_write(out, lambda p: write_trace_csv(log, p))
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pylist(trace_rows(log))
+        atomic_write(out, lambda p: pq.write_table(table, p))
+    typer.echo(f"{len(log.events):,} events of path {path} (seed {s.simulation.seed}) written to {out}")
 
 
 @app.command()

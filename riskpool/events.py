@@ -1,0 +1,620 @@
+"""The event engine: one path at a time, as a SimPy discrete-event model, with a full event log.
+
+This is riskpool's *second* engine. It re-implements the rules of MODEL.md sections 4-5 (and the
+choices of docs/model.md) independently of ``ledger.py`` (never imported here), from the same
+sampled fates (``fates.sample_block``), so that each engine checks the other. It is slow and
+explicit; ``riskpool trace`` writes its log.
+
+Actors are SimPy processes:
+
+- each **fund** (interest and top-up at the inflows step, then paying its queue at the
+  queued-claims step), and the **guarantor and insurer** earning fees and premiums;
+- each **county's origination desk** (initial loans in month -1, then its candidates in loan-id
+  order) with the **circuit breaker** looking at every county's book first;
+- each originated **loan** (default or maturity), whose default starts the **bank's claim**
+  (filed after the lag) and the **disposal agency** (selling the IP, then the clawback);
+- the **book-keeper** recording month-end balances, the peak book and the required-capital gap.
+
+**Order within a month.** SimPy runs events by time, so each action is scheduled at an exact
+integer time stamp that encodes MODEL.md's order (section 5, "Order within a month")::
+
+    time = ((month + 1) * N_PHASES + phase) * R + rank
+
+with the phases INFLOWS, CLAWBACKS, QUEUE, DEFAULTS, CLAIMS, MATURITIES, ORIGINATIONS, MONTH_END
+and, within a phase, ``rank`` the tie-break the specification asks for: the fund's file order
+(inflows, queues), the loan id (defaults, maturities, originations, after the breaker's rank 0),
+or ``default month x n + loan id`` (clawbacks and claims: by default month, then loan id).
+Month -1 is the ORIGINATIONS phase that books the initial loans.
+
+Money is unrounded float64 yuan; every move of a fund's money is a row of the log.
+
+**The log** (``PathTrace.events``, columns ``EVENT_COLUMNS``; ``loan`` is the loan id within the
+path, -1 / empty when none). Rows with a ``node`` move that fund's money: ``amount`` is signed
+(+ into the node, - out of it) and ``balance`` is the node's balance after the row, so summing
+``amount`` per node in row order replays every balance:
+
+- ``open`` (month -1, the initial balance), ``interest``, ``topup``;
+- ``claim`` (paid at the claim), ``queue_pay`` (paid from the queue), ``clawback`` (inflow).
+
+Rows without a node (``balance`` NaN) record what moves no fund's money:
+
+- ``originate``, ``default``, ``mature`` (amount = size), ``dispose`` (amount recovered);
+- ``fee`` (party guarantor), ``premium`` (party insurer): earned this month;
+- ``claim`` with ``party`` bank / guarantor / insurer / evaluator: minus what it bears;
+  ``clawback`` with such a party: what it gets back; ``recovery`` (party bank): a recovery
+  before the claim (net first); ``horizon`` (party bank): a claim not due by month T-1;
+- ``queued``, ``pass_up``, ``to_bank`` with ``party`` = a fund's id: the remainder it could not
+  pay (queued, passed to its parent, lost to the bank); ``cancel``: a clawback share that
+  cancelled that fund's queued amount;
+- ``breaker`` with ``party`` = a county's id and ``amount`` = its non-performing ratio.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import simpy
+
+from .fates import NO_DEFAULT, Fates
+from .structure import (
+    R_BASIS,
+    R_BREAKER,
+    R_BREAKER_MONTHS,
+    R_CAP,
+    R_DISPOSAL_COST,
+    R_G_CAPITAL,
+    R_G_FEE,
+    R_I_CAP,
+    R_I_PREMIUM,
+    R_INTEREST,
+    R_LAG,
+    R_LEVERAGE,
+    R_MAX_LOAN,
+    R_POLICY,
+    R_SCOPE,
+    R_WARNING,
+    Structure,
+)
+
+INFLOWS, CLAWBACKS, QUEUE, DEFAULTS, CLAIMS, MATURITIES, ORIGINATIONS, MONTH_END = range(8)
+N_PHASES = 8
+THRESHOLD = 1e-6  # yuan: a remainder above this is a shortfall (docs/model.md, choice 7)
+QUEUE_POLICY, PARENT_POLICY, BANK_POLICY = 0, 1, 2
+FUND, BANK, GUARANTOR, INSURER, EVALUATOR = range(5)  # scenario.PARTIES order
+PARTY_NAMES = ("fund", "bank", "guarantor", "insurer", "evaluator")
+EVENT_COLUMNS = ("month", "event", "loan", "node", "party", "amount", "balance")
+
+
+@dataclass
+class PathTrace:
+    """The event log and the outcomes of one path (names as in MODEL.md section 6)."""
+
+    node_ids: tuple[str, ...]
+    county_ids: tuple[str, ...]
+    events: list[tuple] = field(default_factory=list)  # rows of EVENT_COLUMNS
+    balance: np.ndarray = None  # (months, nodes) month-end balances
+    # per node
+    first_shortfall_month: np.ndarray = None  # int, -1 none
+    payout_net: np.ndarray = None
+    unpaid: np.ndarray = None
+    required_capital: np.ndarray = None
+    final_balance: np.ndarray = None
+    paid: np.ndarray = None  # paid from the balance, at claims and from the queue
+    clawback: np.ndarray = None  # clawbacks paid into the balance
+    due: np.ndarray = None  # everything the node was asked to pay
+    # per county
+    npl_warning_months: np.ndarray = None
+    breaker_trips: np.ndarray = None
+    county_originated: np.ndarray = None
+    # per path
+    originated: float = 0.0
+    defaulted_ead: float = 0.0
+    recovered: float = 0.0
+    unpaid_total: float = 0.0
+    loss_fund: float = 0.0
+    loss_bank: float = 0.0
+    loss_guarantor: float = 0.0
+    loss_insurer: float = 0.0
+    loss_evaluator: float = 0.0
+    fees: float = 0.0
+    premiums: float = 0.0
+    peak_outstanding: float = 0.0
+    n_originated: int = 0
+    n_defaults: int = 0
+    guarantor_exhausted: bool = False
+    simpy_events: int = 0  # SimPy events processed (for speed figures)
+
+    def path_value(self, name: str) -> float:
+        """A per-path figure by its ``paths.parquet`` column name."""
+        return float(self.unpaid_total if name == "unpaid" else getattr(self, name))
+
+
+class _QueueItem:
+    __slots__ = ("claim_month", "default_month", "loan", "remaining")
+
+    def __init__(self, remaining: float, claim_month: int, default_month: int, loan: int):
+        self.remaining = remaining
+        self.claim_month = claim_month
+        self.default_month = default_month
+        self.loan = loan
+
+
+class _Loan:
+    __slots__ = (
+        "assigned",
+        "claim_month",
+        "claimed",
+        "county",
+        "default_month",
+        "delay",
+        "disposal_month",
+        "fund_paid",
+        "fund_queued",
+        "guaranteed",
+        "id",
+        "insured",
+        "net_first",
+        "orig",
+        "recovered",
+        "recovery",
+        "shares",
+        "size",
+    )
+
+    def __init__(self, lid, county, orig, size, default_month, recovery, delay, shares):
+        self.id, self.county, self.orig, self.size = lid, county, orig, size
+        self.default_month, self.recovery, self.delay, self.shares = default_month, recovery, delay, shares
+        self.guaranteed = shares[GUARANTOR] > 0
+        self.insured = shares[INSURER] > 0
+        self.net_first = False
+        self.claim_month = self.disposal_month = -1
+        self.recovered = 0.0  # recovered before the claim (net first)
+        self.assigned = [0.0] * 5  # bank, guarantor, insurer, evaluator (index FUND unused)
+        self.fund_paid: dict[int, float] = {}  # node -> paid from its balance on this loan
+        self.fund_queued: dict[int, _QueueItem] = {}  # node -> its queue item for this loan
+        self.claimed = False
+
+
+class _PathModel:
+    """The actors and the state of one path."""
+
+    def __init__(self, st: Structure, fates: Fates, k: int):
+        self.st = st
+        self.T = T = st.horizon_months
+        lo, hi = int(fates.path_start[k]), int(fates.path_start[k + 1])
+        self.n_loans = n = hi - lo
+        self.R = (T + 2) * (n + 1) + st.n_nodes + 2  # ranks per phase
+        rules = st.rules
+        self.basis = int(rules[R_BASIS])
+        self.lag = int(rules[R_LAG])
+        self.cap = float(rules[R_CAP])
+        self.max_loan = float(rules[R_MAX_LOAN])
+        self.policy = int(rules[R_POLICY])
+        self.leverage = float(rules[R_LEVERAGE])
+        self.scope = int(rules[R_SCOPE])
+        self.breaker = float(rules[R_BREAKER])
+        self.warning = float(rules[R_WARNING])
+        self.breaker_months = int(rules[R_BREAKER_MONTHS])
+        self.rate = float(rules[R_INTEREST])
+        self.g_capital, self.g_fee = float(rules[R_G_CAPITAL]), float(rules[R_G_FEE])
+        self.i_premium, self.i_cap = float(rules[R_I_PREMIUM]), float(rules[R_I_CAP])
+        self.cost = float(rules[R_DISPOSAL_COST])
+
+        # candidate loans of the path, by loan id
+        defaulted = fates.defaulted
+        self.loans: list[_Loan] = []
+        for lid in range(n):
+            i = lo + lid
+            d = int(fates.default_month[i])
+            rec, delay = 0.0, 0
+            if d != NO_DEFAULT:
+                j = int(np.searchsorted(defaulted, i))
+                rec, delay = float(fates.recovery[j]), int(fates.delay[j])
+            size = float(fates.size[i])
+            self.loans.append(_Loan(lid, int(fates.county[i]), int(fates.orig[i]), size, d, rec, delay,
+                                    self._shares(size)))
+
+        nn, nc = st.n_nodes, st.n_counties
+        self.balance = [float(x) for x in st.node_initial]
+        self.queue: list[list[_QueueItem]] = [[] for _ in range(nn)]
+        self.paid = [0.0] * nn
+        self.claw_in = [0.0] * nn
+        self.due = [0.0] * nn
+        self.inflow = [0.0] * nn  # interest + top-ups + full clawback shares (required capital)
+        self.gap = [0.0] * nn
+        self.first_short = [-1] * nn
+        self.month_end = np.zeros((T, nn))
+        # the book
+        self.outstanding = 0.0
+        self.county_out = [0.0] * nc
+        self.out_guaranteed = 0.0
+        self.out_insured = 0.0
+        self.npl = [0.0] * nc
+        self.npl_count = [0] * nc
+        self.stop_end = [-1] * nc  # stopped in months < stop_end
+        self.warn_months = [0] * nc
+        self.trips = [0] * nc
+        self.county_orig = [0.0] * nc
+        # parties and path totals
+        self.fees = self.premiums = 0.0
+        self.g_paid = self.i_paid = 0.0
+        self.loss = [0.0] * 5
+        self.originated = self.defaulted_ead = self.recovered = self.peak = 0.0
+        self.n_originated = self.n_defaults = 0
+        self.g_exhausted = False
+        self.pending_claims: set[int] = set()
+        self.log: list[tuple] = []
+        self.env = simpy.Environment(initial_time=0)
+
+    # ------------------------------------------------------------------ helpers
+
+    def at(self, month: int, phase: int, rank: int = 0) -> int:
+        return ((month + 1) * N_PHASES + phase) * self.R + rank
+
+    def wait_until(self, month: int, phase: int, rank: int = 0):
+        return self.env.timeout(self.at(month, phase, rank) - self.env.now)
+
+    def _shares(self, size: float) -> tuple[float, ...]:
+        st = self.st
+        for b, limit in enumerate(st.band_max):
+            if size <= limit:
+                return tuple(float(x) for x in st.shares[b])
+        return tuple(float(x) for x in st.shares[-1])
+
+    def row(self, month, event, loan=-1, node=-1, party="", amount=0.0):
+        bal = self.balance[node] if node >= 0 else math.nan
+        nid = self.st.node_ids[node] if node >= 0 else ""
+        self.log.append((month, event, loan, nid, party, amount, bal))
+
+    def node_move(self, month, event, loan, node, amount):
+        """Money into (+) or out of (-) a fund's balance, with its log row."""
+        self.balance[node] += amount
+        self.row(month, event, loan, node, "", amount)
+
+    def claim_rank(self, loan: _Loan) -> int:
+        return loan.default_month * (self.n_loans + 1) + loan.id
+
+    # ------------------------------------------------------------------ actors
+
+    def fund(self, j: int):
+        """A fund: interest on the opening balance and the annual top-up, then its queue."""
+        topup = float(self.st.node_topup[j])
+        for m in range(self.T):
+            yield self.wait_until(m, INFLOWS, j)
+            if self.rate > 0:
+                interest = self.balance[j] * self.rate / 12.0
+                self.inflow[j] += interest
+                self.node_move(m, "interest", -1, j, interest)
+            if m > 0 and m % 12 == 0 and topup > 0:
+                self.inflow[j] += topup
+                self.node_move(m, "topup", -1, j, topup)
+            yield self.wait_until(m, QUEUE, j)
+            q = self.queue[j]
+            while q and self.balance[j] > 0:
+                item = q[0]
+                pay = min(self.balance[j], item.remaining)
+                item.remaining -= pay
+                self.paid[j] += pay
+                loan = self.loans[item.loan]
+                loan.fund_paid[j] = loan.fund_paid.get(j, 0.0) + pay
+                self.node_move(m, "queue_pay", item.loan, j, -pay)
+                if item.remaining > 0:
+                    break
+                q.pop(0)
+                del loan.fund_queued[j]
+
+    def guarantor_and_insurer(self):
+        """Fees and premiums earned on the book at the start of each month."""
+        for m in range(self.T):
+            yield self.wait_until(m, INFLOWS, self.st.n_nodes)
+            fee = self.g_fee / 12.0 * self.out_guaranteed
+            premium = self.i_premium / 12.0 * self.out_insured
+            self.fees += fee
+            self.premiums += premium
+            if fee:
+                self.row(m, "fee", party="guarantor", amount=fee)
+            if premium:
+                self.row(m, "premium", party="insurer", amount=premium)
+
+    def origination_desk(self, c: int, candidates: list[_Loan]):
+        """A county's desk: books its initial loans in month -1, then decides on each candidate."""
+        for loan in candidates:
+            yield self.wait_until(loan.orig, ORIGINATIONS, 1 + loan.id)
+            if loan.orig >= 0 and not self.accept(loan):
+                continue
+            self.book(loan)
+
+    def accept(self, loan: _Loan) -> bool:
+        m, c, s = loan.orig, loan.county, loan.size
+        if m < self.stop_end[c]:
+            return False
+        if self.max_loan > 0 and s > self.max_loan:
+            return False
+        if self.leverage > 0:
+            if self.scope == 0:
+                if self.outstanding + s > self.leverage * sum(self.balance) + 1e-6:
+                    return False
+            else:
+                node = int(self.st.county_fund[c, 0])
+                if node < 0 or self.county_out[c] + s > self.leverage * self.balance[node] + 1e-6:
+                    return False
+        return True
+
+    def book(self, loan: _Loan):
+        c, s = loan.county, loan.size
+        self.outstanding += s
+        self.county_out[c] += s
+        if loan.guaranteed:
+            self.out_guaranteed += s
+        if loan.insured:
+            self.out_insured += s
+        self.originated += s
+        self.county_orig[c] += s
+        self.n_originated += 1
+        self.row(loan.orig, "originate", loan.id, amount=s)
+        self.env.process(self.loan_life(loan))
+
+    def leave_book(self, loan: _Loan):
+        c, s = loan.county, loan.size
+        self.outstanding -= s
+        self.county_out[c] -= s
+        if loan.guaranteed:
+            self.out_guaranteed -= s
+        if loan.insured:
+            self.out_insured -= s
+
+    def loan_life(self, loan: _Loan):
+        """A loan: it defaults (starting the claim and the disposal) or it matures."""
+        d, T = loan.default_month, self.T
+        maturity = loan.orig + int(self.st.tenor[loan.county])
+        if d != NO_DEFAULT and d <= T - 1:
+            yield self.wait_until(d, DEFAULTS, loan.id)
+            self.default(loan)
+        elif maturity <= T - 1:
+            yield self.wait_until(maturity, MATURITIES, loan.id)
+            self.leave_book(loan)
+            self.row(maturity, "mature", loan.id, amount=loan.size)
+
+    def default(self, loan: _Loan):
+        d, c, s = loan.default_month, loan.county, loan.size
+        self.leave_book(loan)
+        self.npl[c] += s
+        self.npl_count[c] += 1
+        self.defaulted_ead += s
+        self.n_defaults += 1
+        self.row(d, "default", loan.id, amount=s)
+        x = d + max(1, loan.delay)
+        claim = d + self.lag
+        loan.net_first = self.basis == 1 or x <= claim
+        if loan.net_first:
+            claim = max(claim, x)
+        loan.disposal_month, loan.claim_month = x, claim
+        if claim <= self.T - 1:
+            self.env.process(self.bank_claim(loan))
+        else:
+            self.pending_claims.add(loan.id)
+        if x <= self.T - 1:
+            self.env.process(self.disposal(loan))
+
+    def disposal(self, loan: _Loan):
+        """The disposal agency sells the pledged IP; the recovery is clawed back pro rata."""
+        m = loan.disposal_month
+        yield self.wait_until(m, CLAWBACKS, self.claim_rank(loan))
+        c, s = loan.county, loan.size
+        amount = s * loan.recovery * (1.0 - self.cost)
+        self.recovered += amount
+        self.npl[c] -= s
+        self.npl_count[c] -= 1
+        if self.npl_count[c] == 0:
+            self.npl[c] = 0.0
+        self.row(m, "dispose", loan.id, amount=amount)
+        if loan.net_first:
+            loan.recovered = amount
+            self.row(m, "recovery", loan.id, party="bank", amount=amount)
+            return
+        f = amount / s
+        for p in (BANK, GUARANTOR, INSURER, EVALUATOR):
+            back = f * loan.assigned[p]
+            self.loss[p] -= back
+            if back:
+                self.row(m, "clawback", loan.id, party=PARTY_NAMES[p], amount=back)
+        for j in sorted(set(loan.fund_paid) | set(loan.fund_queued)):
+            item = loan.fund_queued.get(j)
+            queued = item.remaining if item is not None else 0.0
+            share = f * (loan.fund_paid.get(j, 0.0) + queued)
+            self.inflow[j] += share
+            cancel = min(share, queued)
+            if item is not None and cancel > 0:
+                item.remaining -= cancel
+                self.row(m, "cancel", loan.id, party=self.st.node_ids[j], amount=cancel)
+                if item.remaining <= 0:
+                    self.queue[j].remove(item)
+                    del loan.fund_queued[j]
+            rest = share - cancel
+            if rest > 0:
+                self.claw_in[j] += rest
+                self.node_move(m, "clawback", loan.id, j, rest)
+
+    def bank_claim(self, loan: _Loan):
+        """The bank files the claim when due; the parties and the fund tiers pay their parts."""
+        m = loan.claim_month
+        yield self.wait_until(m, CLAIMS, self.claim_rank(loan))
+        loan.claimed = True
+        c, s, sh = loan.county, loan.size, loan.shares
+        base_loss = s - loan.recovered if loan.net_first else s
+        eligible = float(self.st.ip_share[c]) * base_loss
+        bank = (base_loss - eligible) + sh[BANK] * eligible
+        fund = sh[FUND] * eligible
+        if self.cap > 0 and fund > self.cap:
+            bank += fund - self.cap
+            fund = self.cap
+        want = sh[GUARANTOR] * eligible
+        guarantor = min(want, max(self.g_capital + self.fees - self.g_paid, 0.0))
+        if want - guarantor > THRESHOLD:
+            self.g_exhausted = True
+        bank += want - guarantor
+        self.g_paid += guarantor
+        want = sh[INSURER] * eligible
+        insurer = min(want, max(self.i_cap * self.premiums - self.i_paid, 0.0))
+        bank += want - insurer
+        self.i_paid += insurer
+        evaluator = sh[EVALUATOR] * eligible
+        # tier parts, routed to the paying slot; parts with no fund above them go to the bank
+        asked = [0.0, 0.0, 0.0]
+        for t in range(3):
+            part = float(self.st.tier_split[t]) * fund
+            slot = int(self.st.route[c, t])
+            if slot < 0:
+                bank += part
+            else:
+                asked[slot] += part
+        for slot in range(3):
+            node = int(self.st.county_fund[c, slot])
+            if node < 0 or asked[slot] == 0.0:
+                continue
+            a = asked[slot]
+            self.due[node] += a
+            pay = min(self.balance[node], a)
+            rest = a - pay
+            if pay > 0:
+                self.paid[node] += pay
+                loan.fund_paid[node] = loan.fund_paid.get(node, 0.0) + pay
+                self.node_move(m, "claim", loan.id, node, -pay)
+            else:
+                loan.fund_paid.setdefault(node, 0.0)
+            if rest > 0:
+                if rest > THRESHOLD and self.first_short[node] < 0:
+                    self.first_short[node] = m
+                nid = self.st.node_ids[node]
+                if self.policy == QUEUE_POLICY:
+                    item = _QueueItem(rest, m, loan.default_month, loan.id)
+                    self.queue[node].append(item)
+                    loan.fund_queued[node] = item
+                    self.row(m, "queued", loan.id, party=nid, amount=rest)
+                elif self.policy == PARENT_POLICY and int(self.st.overflow[c, slot]) >= 0:
+                    asked[int(self.st.overflow[c, slot])] += rest
+                    self.row(m, "pass_up", loan.id, party=nid, amount=rest)
+                else:
+                    bank += rest
+                    self.row(m, "to_bank", loan.id, party=nid, amount=rest)
+        for p, amount in ((BANK, bank), (GUARANTOR, guarantor), (INSURER, insurer), (EVALUATOR, evaluator)):
+            loan.assigned[p] = amount
+            self.loss[p] += amount
+            if amount:
+                self.row(m, "claim", loan.id, party=PARTY_NAMES[p], amount=-amount)
+
+    def breaker_watch(self):
+        """The circuit breaker and the NPL warning look at every county before any candidate."""
+        if self.breaker <= 0 and self.warning <= 0:
+            return
+        for m in range(self.T):
+            yield self.wait_until(m, ORIGINATIONS, 0)
+            for c in range(self.st.n_counties):
+                ratio = 0.0
+                if self.npl_count[c] > 0:
+                    ratio = self.npl[c] / (self.npl[c] + self.county_out[c])
+                if self.warning > 0 and ratio > self.warning:
+                    self.warn_months[c] += 1
+                if self.breaker > 0 and m >= self.stop_end[c] and ratio > self.breaker:
+                    self.stop_end[c] = m + self.breaker_months
+                    self.trips[c] += 1
+                    self.row(m, "breaker", party=self.st.county_ids[c], amount=ratio)
+
+    def book_keeper(self):
+        """Month ends: balances, the peak book and the required-capital gap."""
+        for m in range(self.T):
+            yield self.wait_until(m, MONTH_END, 0)
+            self.month_end[m] = self.balance
+            self.peak = max(self.peak, self.outstanding)
+            for j in range(self.st.n_nodes):
+                self.gap[j] = max(self.gap[j], self.due[j] - self.inflow[j])
+
+    # ------------------------------------------------------------------ the run
+
+    def run(self) -> PathTrace:
+        st, env = self.st, self.env
+        for j in range(st.n_nodes):
+            self.row(-1, "open", node=j, amount=float(st.node_initial[j]))
+        by_county: list[list[_Loan]] = [[] for _ in range(st.n_counties)]
+        for loan in self.loans:
+            by_county[loan.county].append(loan)
+        for c in range(st.n_counties):
+            env.process(self.origination_desk(c, by_county[c]))
+        for j in range(st.n_nodes):
+            env.process(self.fund(j))
+        env.process(self.guarantor_and_insurer())
+        env.process(self.breaker_watch())
+        env.process(self.book_keeper())
+        steps = 0
+        end = self.at(self.T, 0, 0)
+        while env.peek() < end:
+            env.step()
+            steps += 1
+        return self.finish(steps)
+
+    def finish(self, steps: int) -> PathTrace:
+        """The horizon: claims not yet due fall to the bank; what is queued is unpaid."""
+        st, T = self.st, self.T
+        for lid in sorted(self.pending_claims):
+            loan = self.loans[lid]
+            bear = loan.size - loan.recovered if loan.net_first else loan.size
+            self.loss[BANK] += bear
+            self.row(T - 1, "horizon", lid, party="bank", amount=-bear)
+        unpaid = np.array([math.fsum(i.remaining for i in q) for q in self.queue])
+        paid = np.array(self.paid)
+        claw = np.array(self.claw_in)
+        payout = paid - claw
+        tr = PathTrace(node_ids=st.node_ids, county_ids=st.county_ids, events=self.log)
+        tr.balance = self.month_end
+        tr.first_shortfall_month = np.array(self.first_short, dtype=np.int64)
+        tr.payout_net = payout
+        tr.unpaid = unpaid
+        tr.required_capital = np.maximum(np.array(self.gap), 0.0)
+        tr.final_balance = self.month_end[T - 1].copy() if T else np.array(self.balance)
+        tr.paid, tr.clawback, tr.due = paid, claw, np.array(self.due)
+        tr.npl_warning_months = np.array(self.warn_months, dtype=np.int64)
+        tr.breaker_trips = np.array(self.trips, dtype=np.int64)
+        tr.county_originated = np.array(self.county_orig)
+        tr.originated, tr.defaulted_ead, tr.recovered = self.originated, self.defaulted_ead, self.recovered
+        tr.unpaid_total = float(unpaid.sum())
+        tr.loss_fund = float(payout.sum())
+        tr.loss_bank, tr.loss_guarantor = self.loss[BANK], self.loss[GUARANTOR]
+        tr.loss_insurer, tr.loss_evaluator = self.loss[INSURER], self.loss[EVALUATOR]
+        tr.fees, tr.premiums, tr.peak_outstanding = self.fees, self.premiums, self.peak
+        tr.n_originated, tr.n_defaults = self.n_originated, self.n_defaults
+        tr.guarantor_exhausted = self.g_exhausted
+        tr.simpy_events = steps
+        return tr
+
+
+def simulate_path(st: Structure, fates: Fates, k: int) -> PathTrace:
+    """Run path ``k`` (0-based, within the block) of a sampled block through the event engine."""
+    if not 0 <= k < fates.n_paths:
+        raise IndexError(f"path {k} is not in this block of {fates.n_paths} paths")
+    return _PathModel(st, fates, k).run()
+
+
+def trace_rows(trace: PathTrace) -> list[dict[str, Any]]:
+    """The log as dicts of EVENT_COLUMNS (``loan`` None and ``node``/``party`` "" when not set,
+    ``balance`` None on rows that move no fund's money)."""
+    out = []
+    for month, event, loan, node, party, amount, bal in trace.events:
+        out.append({
+            "month": month, "event": event, "loan": None if loan < 0 else loan, "node": node,
+            "party": party, "amount": amount, "balance": None if math.isnan(bal) else bal,
+        })
+    return out
+
+
+def write_trace_csv(trace: PathTrace, path) -> None:
+    """Write the log as CSV with the columns of MODEL.md section 8 (``riskpool trace``)."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(EVENT_COLUMNS)
+        for r in trace_rows(trace):
+            w.writerow(["" if r[c] is None else (repr(r[c]) if isinstance(r[c], float) else r[c])
+                        for c in EVENT_COLUMNS])
