@@ -10,6 +10,7 @@ blocks are in, in block order, so every backend gives identical tables.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,7 +119,7 @@ def run(sweep: Sweep, store: Store, backend: Backend, progress: Callable[[int, i
     todo = sorted(set(range(len(sweep.points))) - stored - set(sweep.problems))
     tasks = plan_tasks(sweep, todo, backend.workers)
     pending: dict[int, dict[int, np.ndarray]] = {k: {} for k in todo}
-    expected = {k: sum(1 for p, _ in tasks if p == k) for k in todo}
+    expected = Counter(k for k, _ in tasks)  # tasks per point
     done = len(sweep.points) - len(todo)
     if progress:
         progress(done, len(sweep.points))
