@@ -26,10 +26,10 @@ def machine_memory_bytes() -> int:
 
 
 def result_bytes_per_path(s: Scenario) -> int:
-    """Results kept per path: month-end balances and covered loans, node, county and path rows."""
+    """Results kept per path: month-end balances of every fund node, node, county and path rows."""
     nodes = sum(r.fund is not None for r in s.regions)
     counties = sum(r.tier == "county" for r in s.regions)
-    return 8 * (2 * s.horizon_months * nodes + 12 * nodes + 3 * counties + 20)
+    return 8 * (s.horizon_months * nodes + 8 * nodes + 3 * counties + 16)
 
 
 def expected_candidates(s: Scenario) -> float:
