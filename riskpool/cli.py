@@ -124,14 +124,8 @@ def sweep(
                              base.simulation.paths, base.simulation.seed, max(workers, dask_local or 1))
     _writable_folder(out)
     started = datetime.now(timezone.utc)
-    store = sweep_mod.open_store(plan, out)
-    try:
-        with open_backend(workers, dask_local, scheduler) as backend, _ProgressBar(True, "points") as progress:
-            sweep_mod.run(plan, store, backend, progress)
-        files = store.export()
-        points = store.table("points")
-    finally:
-        store.close()
+    with open_backend(workers, dask_local, scheduler) as backend, _ProgressBar(True, "points") as progress:
+        files, points = sweep_mod.execute(plan, out, backend, progress)
     write_sweep_manifest(out, plan.spec(), plan.base_scenario().canonical(), command_line(), started, list(files))
     charts = write_heatmap(points, [a.path for a in axes], out)
     for k, problem in sorted(plan.problems.items()):

@@ -60,13 +60,7 @@ def run(base: dict[str, Any], ranges: list[tuple[str, float, float]], samples: i
     if plan.problems:
         k = min(plan.problems)
         raise ScenarioError([Problem("--range", f"point {k}", f"a sampled point is not a valid scenario: {plan.problems[k]}; narrow the ranges")])
-    store = sweep_mod.open_store(plan, out)
-    try:
-        sweep_mod.run(plan, store, backend, progress)
-        store.export()
-        table = store.table("points")
-    finally:
-        store.close()
+    _, table = sweep_mod.execute(plan, out, backend, progress)
     rows: dict[str, list] = {k: [] for k in ("output", "parameter", "S1", "S1_conf", "ST", "ST_conf")}
     for output in OUTPUTS:
         y = np.asarray(table.column(output).to_pylist(), dtype=float)

@@ -184,3 +184,13 @@ def stored_values(axes: list[Axis], point: dict[str, Any]) -> dict[str, Any]:
 
 def open_store(sweep: Sweep, out: Path) -> Store:
     return Store(out, sweep.spec(), axis_types(sweep.axes))
+
+
+def execute(sweep: Sweep, out: Path, backend: Backend, progress: Callable[[int, int], None] | None = None):
+    """Run the points missing from ``out``'s store, export the tables; returns (files, points)."""
+    store = open_store(sweep, out)
+    try:
+        run(sweep, store, backend, progress)
+        return store.export(), store.table("points")
+    finally:
+        store.close()
