@@ -26,6 +26,7 @@ MIN_SD = 1e-6  # smallest positive standard deviation of a recovery or a disposa
 PARTIES = ("fund", "bank", "guarantor", "insurer", "evaluator")
 TIERS = ("province", "city", "county")
 DEFAULT_SCENARIO = "hunan-baseline"
+MAX_UPLOAD_BYTES = 256 * 1024  # an uploaded scenario file; the Hunan baseline is 35 KiB
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Money = Annotated[float, Field(ge=0.0)]
@@ -251,6 +252,14 @@ def parse_toml(data: bytes, label: str = "scenario") -> dict[str, Any]:
         raise ScenarioError([Problem(label, _MISSING, f"not UTF-8 text (byte {exc.start})")]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError([Problem(label, _MISSING, f"invalid TOML: {exc}")]) from None
+
+
+def from_upload(data: bytes, label: str = "upload") -> Scenario:
+    """Validate an uploaded scenario file: at most MAX_UPLOAD_BYTES of TOML, nothing else parsed."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        size = f"{len(data) / 1024:.0f} KiB, limit {MAX_UPLOAD_BYTES // 1024} KiB"
+        raise ScenarioError([Problem(label, _MISSING, f"file too large ({size})")])
+    return validate(parse_toml(data, label))
 
 
 def load(
