@@ -11,9 +11,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from .figures import SUFFICIENCY_TARGET, heatmap
 from .outputs import atomic_write
-
-SUFFICIENCY_TARGET = 0.95
 
 
 def heatmap_grid(points: pa.Table, x: str, y: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -65,13 +64,6 @@ def _png(xs, ys, z, x: str, y: str, path: Path) -> Path:
 
 
 def _html(xs, ys, z, x: str, y: str, path: Path) -> Path:
-    import plotly.graph_objects as go
-
-    fig = go.Figure(go.Heatmap(x=xs, y=ys, z=z, colorscale="RdYlGn", reversescale=True,
-                               colorbar={"title": "P(shortfall)"}, hovertemplate=f"{x}=%{{x}}<br>{y}=%{{y}}<br>P(shortfall)=%{{z:.4f}}<extra></extra>"))
-    fig.add_trace(go.Contour(x=xs, y=ys, z=z, contours={"start": 0.05, "end": 0.05, "size": 1, "coloring": "none",
-                                                         "showlabels": True}, line={"width": 3, "color": "black"},
-                             name="95 % sufficient", showscale=False, hoverinfo="skip"))
-    fig.update_layout(title="Fund sufficiency over the sweep (black line: 95 % sufficient)", xaxis_title=x, yaxis_title=y)
+    fig = heatmap(xs, ys, z, x, y, "en")
     atomic_write(path, lambda p: fig.write_html(str(p), include_plotlyjs=True, full_html=True))
     return path

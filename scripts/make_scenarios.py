@@ -8,19 +8,20 @@ Usage::
 
     python scripts/make_scenarios.py [--csv PATH] [--out-dir DIR]
 
-The TOML is written by this script (no TOML library), so that the committed files stay
-readable: money with digit groups (``65_000_000``), one ``[[regions]]`` table per region.
+The TOML is written by riskpool.toml_writer (no TOML library), so that the committed files
+stay readable: money with digit groups (``65_000_000``), one ``[[regions]]`` table per region.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from riskpool.toml_writer import to_toml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CSV = REPO_ROOT.parent / "shared" / "data" / "hunan_divisions.csv"
@@ -43,11 +44,6 @@ RISKIER_PD_MULTIPLIER = 1.2
 # The first guess, 30/8/4, gave only 846; 30/10/5 keeps the 2:1 urban:rural ratio and gives 990.
 CAPITAL_COUNTY_LOANS, URBAN_DISTRICT_LOANS, OTHER_COUNTY_LOANS = 30, 10, 5
 URBAN_CODE_LIMIT = "20"  # GB/T 2260: codes ending 01-19 are urban districts (市辖区)
-
-MAX_LINE = 100  # longer lists are written one item a line
-MONEY_KEYS = frozenset(
-    {"fund", "annual_topup", "max_loan", "per_loan_cap", "capital", "loan_size_mean"}
-)
 
 SOURCES = [
     "湘政发〔2022〕12号 (echinagov.com/policy/327839.htm)",
@@ -256,56 +252,6 @@ def stress_shock(cities: list[City]) -> dict[str, Any]:
 
 
 SCENARIOS = {"hunan-baseline": baseline, "stress-shock": stress_shock}
-
-
-# --------------------------------------------------------------------------- TOML writing
-
-
-def toml_value(key: str, value: Any) -> str:
-    """A TOML literal; money keys get digit groups (65_000_000)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return f"{value:_}" if key in MONEY_KEYS else str(value)
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # JSON string escapes are valid TOML
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(key, v) for v in value) + "]"
-    raise TypeError(f"cannot write {key} = {value!r} as TOML")
-
-
-def key_value(key: str, value: Any) -> str:
-    """``key = value``; a long list is written one item a line."""
-    line = f"{key} = {toml_value(key, value)}"
-    if len(line) <= MAX_LINE or not isinstance(value, list):
-        return line
-    return "\n".join([f"{key} = [", *(f"    {toml_value(key, v)}," for v in value), "]"])
-
-
-def table_lines(table: dict[str, Any], prefix: str) -> list[str]:
-    """Scalars of a table, then its sub-tables (``[prefix.key]``) without blank lines between."""
-    lines = [key_value(k, v) for k, v in table.items() if not isinstance(v, dict)]
-    for key, value in table.items():
-        if isinstance(value, dict):
-            lines += [f"[{prefix}.{key}]", *table_lines(value, f"{prefix}.{key}")]
-    return lines
-
-
-def to_toml(scenario: dict[str, Any], header: str) -> str:
-    """Top-level tables in order; a list of tables becomes ``[[name]]`` blocks."""
-    lines = [f"# {line}" if line else "#" for line in header.splitlines()]
-    for name, value in scenario.items():
-        blocks = value if isinstance(value, list) else [value]
-        opener = f"[[{name}]]" if isinstance(value, list) else f"[{name}]"
-        for block in blocks:
-            only_subtables = all(isinstance(v, dict) for v in block.values())
-            lines.append("")
-            if isinstance(value, list) or not only_subtables:  # [parties] alone is noise
-                lines.append(opener)
-            lines += table_lines(block, name)
-    return "\n".join(lines) + "\n"
 
 
 def header(name: str, csv_name: str) -> str:

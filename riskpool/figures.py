@@ -1,0 +1,147 @@
+"""Plotly figures of a run's results, in Chinese or English, shared by the web app and the report.
+
+Each function takes what a run folder holds (summary.json's content, months.parquet as a
+DataFrame, the scenario) and returns a ``plotly.graph_objects.Figure``; nothing here simulates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
+
+from .i18n import Lang, money_axis, t
+from .scenario import Scenario
+
+TIERS = ("province", "city", "county")
+SERIES_COLOURS = {"fund": "#1f4e79", "province": "#c0392b", "city": "#d68910", "county": "#27ae60"}
+NODE_COLOUR = "#6c3483"
+SHORTFALL_SCALE = "RdYlGn_r"  # green when safe, red when short
+SHORTFALL_RANGE = 0.10  # colour saturates at a 10 % shortfall probability
+SUFFICIENCY_TARGET = 0.95
+
+
+def _layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
+    fig.update_layout(title={"text": title, "x": 0.01}, height=height, margin={"l": 60, "r": 20, "t": 50, "b": 40},
+                      legend={"orientation": "h", "y": -0.18}, template="plotly_white")
+    return fig
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def series_label(key: str, summary: dict[str, Any], lang: Lang) -> str:
+    """Name of a fan-chart series: the whole fund, a tier, or a node with its region name."""
+    if key == "fund" or key in TIERS:
+        return t(key, lang)
+    node = summary["nodes"].get(key, {})
+    return f"{node.get('name', key)} ({key})"
+
+
+def fan_chart(months: pd.DataFrame, keys: list[str], summary: dict[str, Any], lang: Lang) -> go.Figure:
+    """Median month-end balance with its 5-95 % band for each of ``keys`` (fund, tiers or nodes)."""
+    scale, unit = money_axis(lang)
+    fig = go.Figure()
+    for key in keys:
+        rows = months[months["node"] == key].sort_values("month")
+        if rows.empty:
+            continue
+        colour = SERIES_COLOURS.get(key, NODE_COLOUR)
+        label = series_label(key, summary, lang)
+        x = rows["month"].to_numpy()
+        fig.add_trace(go.Scatter(x=x, y=rows["balance_p95"] / scale, line={"width": 0}, hoverinfo="skip",
+                                 showlegend=False, legendgroup=key))
+        fig.add_trace(go.Scatter(x=x, y=rows["balance_p05"] / scale, line={"width": 0}, fill="tonexty",
+                                 fillcolor=_rgba(colour, 0.2), name=f"{label} {t('band_5_95', lang)}",
+                                 legendgroup=key, hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=x, y=rows["balance_p50"] / scale, line={"color": colour, "width": 2.5},
+                                 name=f"{label} {t('median', lang)}", legendgroup=key,
+                                 hovertemplate=f"{label}<br>%{{x}}: %{{y:,.1f}} {unit}<extra></extra>"))
+    fig.update_xaxes(title=t("month", lang))
+    fig.update_yaxes(title=f"{t('balance', lang)} ({unit})", rangemode="tozero")
+    return _layout(fig, t("fan_title", lang))
+
+
+def survival_chart(summary: dict[str, Any], lang: Lang) -> go.Figure:
+    """Probability that the whole fund and each tier have not yet run short, by month."""
+    fig = go.Figure()
+    series = [("fund", summary["fund"])] + [(k, v) for k, v in summary["tiers"].items() if v["nodes"]]
+    for key, entry in series:
+        curve = np.asarray(entry["survival"], dtype=float)
+        fig.add_trace(go.Scatter(x=np.arange(1, len(curve) + 1), y=curve, name=t(key, lang), mode="lines",
+                                 line={"color": SERIES_COLOURS[key], "width": 3 if key == "fund" else 1.8,
+                                       "shape": "hv"},
+                                 hovertemplate="%{x}: %{y:.2%}<extra>" + t(key, lang) + "</extra>"))
+    low = min(min(v["survival"]) for _, v in series) if series else 1.0
+    fig.update_xaxes(title=t("month", lang))
+    fig.update_yaxes(title=t("survival", lang), tickformat=".0%", range=[min(low, SUFFICIENCY_TARGET) - 0.01, 1.005])
+    return _layout(fig, t("survival_title", lang))
+
+
+def party_chart(summary: dict[str, Any], lang: Lang) -> go.Figure:
+    """Mean, VaR 99 % and ES 99 % of each party's loss, net of clawbacks."""
+    scale, unit = money_axis(lang)
+    parties = list(summary["parties"])
+    names = [t("party_fund" if p == "fund" else p, lang) for p in parties]
+    fig = go.Figure()
+    for stat, colour in (("loss_mean", "#2e86c1"), ("var99", "#f39c12"), ("es99", "#c0392b")):
+        values = [summary["parties"][p][stat] / scale for p in parties]
+        fig.add_trace(go.Bar(x=names, y=values, name=t(stat, lang), marker_color=colour,
+                             hovertemplate=f"%{{x}}: %{{y:,.1f}} {unit}<extra>{t(stat, lang)}</extra>"))
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(title=unit)
+    return _layout(fig, t("parties_title", lang))
+
+
+def shortfall_colour(p: float | None) -> str:
+    """Colour of a shortfall probability; grey for a region without a fund of its own."""
+    if p is None:
+        return "#d5d8dc"
+    return sample_colorscale(SHORTFALL_SCALE, [min(p / SHORTFALL_RANGE, 1.0)])[0]
+
+
+def region_chart(summary: dict[str, Any], scenario: Scenario, lang: Lang) -> go.Figure:
+    """Sunburst of the region tree, each region coloured by the shortfall probability of its fund."""
+    nodes = summary["nodes"]
+    ids, labels, parents, colours, hover = [], [], [], [], []
+    for region in scenario.regions:
+        entry = nodes.get(region.id)
+        p = None if entry is None else entry["p_shortfall"]
+        ids.append(region.id)
+        labels.append(region.name)
+        parents.append(region.parent or "")
+        colours.append(shortfall_colour(p))
+        figure = t("no_fund", lang) if p is None else f"{t('p_shortfall', lang)} {p:.2%}"
+        hover.append(f"{region.name} ({region.id}, {t(region.tier, lang)})<br>{figure}")
+    fig = go.Figure(go.Sunburst(ids=ids, labels=labels, parents=parents, marker={"colors": colours},
+                                hovertext=hover, hoverinfo="text", insidetextorientation="radial", maxdepth=3))
+    # A colour bar of the scale used above, drawn by an invisible scatter.
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+                             marker={"colorscale": SHORTFALL_SCALE, "cmin": 0, "cmax": SHORTFALL_RANGE, "color": [0],
+                                     "showscale": True, "colorbar": {"title": t("p_shortfall", lang),
+                                                                     "tickformat": ".0%"}}))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _layout(fig, t("regions_title", lang), height=520)
+
+
+def heatmap(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, x_title: str, y_title: str, lang: Lang) -> go.Figure:
+    """P(shortfall) on a grid of two parameters, with the contour where sufficiency is 95 %."""
+    fig = go.Figure(go.Heatmap(x=xs, y=ys, z=z, colorscale=SHORTFALL_SCALE, zmin=0,
+                               zmax=max(SHORTFALL_RANGE, float(np.nanmax(z)) if np.isfinite(z).any() else 0),
+                               colorbar={"title": t("p_shortfall", lang), "tickformat": ".0%"},
+                               hovertemplate=f"{x_title}=%{{x}}<br>{y_title}=%{{y}}<br>"
+                                             f"{t('p_shortfall', lang)}=%{{z:.2%}}<extra></extra>"))
+    level = 1 - SUFFICIENCY_TARGET
+    fig.add_trace(go.Contour(x=xs, y=ys, z=z, contours={"start": level, "end": level, "size": 1, "coloring": "none",
+                                                         "showlabels": True},
+                             line={"width": 3, "color": "black"}, name=t("contour_95", lang), showscale=False,
+                             hoverinfo="skip"))
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(title=y_title)
+    return _layout(fig, t("heatmap_title", lang), height=420)
