@@ -329,15 +329,24 @@ def _display_path(loc: list[Any], raw: dict[str, Any]) -> str:
             region = node[key] if key < len(node) else None
             rid = region.get("id") if isinstance(region, dict) else None
             if isinstance(rid, str | int) and not isinstance(rid, bool) and str(rid):
-                parts.append(str(rid))
+                parts.append(_key_text(str(rid)))
             else:
                 parts[-1] = f"regions[{key}]"
         elif isinstance(key, int):
             parts[-1] = f"{parts[-1]}[{key}]" if parts else f"[{key}]"
         else:
-            parts.append(str(key))
+            parts.append(_key_text(str(key)))
         node = _child(node, key)
     return ".".join(parts) or "scenario"
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_\-]+")
+
+
+def _key_text(key: str) -> str:
+    """A key as shown in a dotted path: bare if it can be, else quoted with escapes, so that an
+    unknown key such as ``"a.b"`` or one holding a line break stays one unambiguous line."""
+    return key if _BARE_KEY.fullmatch(key) else repr(key)
 
 
 def _child(node: Any, key: Any) -> Any:
@@ -368,12 +377,12 @@ def parse_value(text: str) -> Any:
 
 
 def apply_override(raw: dict[str, Any], path: str, value: Any) -> None:
-    """Set a dotted path in raw scenario data; ``regions.<id>.<field>`` and ``funds.scale``."""
+    """Set a dotted path in raw scenario data; also ``regions.<id>.<field>`` and ``funds.*`` scales."""
     keys = [k for k in path.split(".")]
     if not path or any(not k for k in keys):
         raise ScenarioError([Problem(f"--set {path}", value, "expected a dotted path like credit.annual_pd")])
-    if keys == ["funds", "scale"]:
-        scale_funds(raw, value)
+    if keys[0] == "funds":
+        _scale_path(raw, keys, value)
         return
     if keys[0] == "regions":
         _set_region_field(raw, keys, value)
@@ -437,16 +446,32 @@ def _set_region_field(raw: dict[str, Any], keys: list[str], value: Any) -> None:
     node[keys[-1]] = value
 
 
-def scale_funds(raw: dict[str, Any], factor: Any) -> None:
-    """Multiply every region's fund and annual top-up by ``factor`` (``funds.scale``)."""
+FUND_SCALES = {"scale": ("fund", "annual_topup"), "fund_scale": ("fund",), "topup_scale": ("annual_topup",)}
+
+
+def _scale_path(raw: dict[str, Any], keys: list[str], value: Any) -> None:
+    """``funds.scale`` (every fund and top-up) or ``funds.<tier>.scale|fund_scale|topup_scale``."""
+    path = ".".join(keys)
+    if keys == ["funds", "scale"]:
+        scale_funds(raw, value, path)
+    elif len(keys) == 3 and keys[1] in TIERS and keys[2] in FUND_SCALES:
+        scale_funds(raw, value, path, keys[1], FUND_SCALES[keys[2]])
+    else:
+        raise ScenarioError([Problem(path, value, "expected funds.scale or funds.<tier>.scale|fund_scale|topup_scale "
+                                                  "with tier province, city or county")])
+
+
+def scale_funds(raw: dict[str, Any], factor: Any, path: str = "funds.scale", tier: str | None = None,
+                fields: tuple[str, ...] = ("fund", "annual_topup")) -> None:
+    """Multiply the funds and/or annual top-ups of every region (of ``tier``) by ``factor``."""
     if isinstance(factor, bool) or not isinstance(factor, int | float) or not (
         math.isfinite(factor) and factor >= 0
     ):
-        raise ScenarioError([Problem("funds.scale", factor, "must be a finite number >= 0")])
+        raise ScenarioError([Problem(path, factor, "must be a finite number >= 0")])
     for region in raw.get("regions") or []:
-        if not isinstance(region, dict):
+        if not isinstance(region, dict) or (tier is not None and region.get("tier") != tier):
             continue
-        for key in ("fund", "annual_topup"):
+        for key in fields:
             if isinstance(region.get(key), int | float) and not isinstance(region.get(key), bool):
                 region[key] = region[key] * factor
 

@@ -1,0 +1,1 @@
+"""The analysts' web app (Streamlit): ``riskpool app`` or ``streamlit run app.py``."""

@@ -1,0 +1,312 @@
+"""The Streamlit page: scenario inputs in the sidebar, results and exploration in the main area.
+
+Layout and words only; every figure comes from riskpool.webapp.analysis (the engine's API) and
+every chart from riskpool.figures. Widget keys are the scenario paths of the controls, so a
+value survives a language switch and tests can address a control by its path.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from .. import figures
+from .. import scenario as scenario_mod
+from ..i18n import Lang, money, month_label, percent
+from ..scenario import Problem, Scenario, ScenarioError
+from ..sizing import MAX_SCALE
+from ..terminal import WEAKEST
+from . import analysis, controls
+from .text import tr
+
+APP_PATHS = 2_000  # the app's default: an answer in about a second on one core
+CACHE_ENTRIES = 4  # each entry keeps a run's arrays: about 40 MB at 2,000 paths of the baseline
+LANG_NAMES = {"zh": "中文", "en": "English"}
+
+
+def main() -> None:
+    st.set_page_config(page_title="riskpool", page_icon="📊", layout="wide")
+    lang = st.sidebar.radio(tr("language", "zh"), list(LANG_NAMES), format_func=LANG_NAMES.get, key="lang",
+                            horizontal=True)
+    st.title(tr("title", lang))
+    st.caption(tr("intro", lang))
+    base = scenario_input(lang)
+    values = sync_controls(base)
+    edited, problems = apply_edits(base, values)
+    placed = controls.place(problems)
+    parameter_inputs(values, placed, lang)
+    if run_button(edited, placed.get("", []), lang):
+        with st.spinner(tr("run", lang)):
+            st.session_state["result"] = run(edited)
+    show_result(base, edited, lang)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def scenario_input(lang: Lang) -> Scenario:
+    """The scenario the analyst starts from: a bundled one, or an uploaded TOML file."""
+    sidebar = st.sidebar
+    sidebar.header(tr("scenario", lang))
+    names = scenario_mod.bundled_names()
+    name = sidebar.selectbox(tr("bundled", lang), names, index=names.index(scenario_mod.DEFAULT_SCENARIO), key="source")
+    kib = scenario_mod.MAX_UPLOAD_BYTES // 1024
+    upload = sidebar.file_uploader(tr("upload", lang), type=["toml"], key="upload", help=tr("upload_help", lang, kib=kib))
+    if upload is not None:
+        data = upload.getvalue()
+        try:
+            base = _uploaded(data, upload.name)
+            sidebar.success(tr("using_upload", lang, name=upload.name))
+            return base
+        except ScenarioError as exc:
+            for problem in exc.problems:
+                sidebar.error(str(problem))
+    return _bundled(name)
+
+
+@st.cache_resource(max_entries=8)
+def _bundled(name: str) -> Scenario:
+    return scenario_mod.load(name, simulation__paths=APP_PATHS)
+
+
+def _uploaded(data: bytes, name: str) -> Scenario:
+    s = scenario_mod.from_upload(data, name)
+    return scenario_mod.from_dict(s.canonical(), simulation__paths=min(s.simulation.paths, APP_PATHS))
+
+
+def sync_controls(base: Scenario) -> dict[str, Any]:
+    """Load the controls with the base scenario's values whenever another scenario is chosen."""
+    if st.session_state.get("base_sha") != base.sha256():
+        reset_controls(base)
+    return {c.path: st.session_state[c.path] for c in controls.CONTROLS}
+
+
+def reset_controls(base: Scenario) -> None:
+    st.session_state.update(controls.base_values(base))
+    st.session_state["base_sha"] = base.sha256()
+
+
+def apply_edits(base: Scenario, values: dict[str, Any]) -> tuple[Scenario | None, list[Problem]]:
+    try:
+        return controls.edit(base, controls.changed(controls.base_values(base), values)), []
+    except ScenarioError as exc:
+        return None, exc.problems
+
+
+def parameter_inputs(values: dict[str, Any], placed: dict[str, list[Problem]], lang: Lang) -> None:
+    sidebar = st.sidebar
+    sidebar.header(tr("parameters", lang))
+    for section in controls.SECTIONS:
+        with sidebar.expander(section.label(lang), expanded=section.key in ("credit", "collateral")):
+            for control in section.controls:
+                control_widget(control, lang)
+                _problems(placed.get(control.path, []))
+            if section.sums_to_one:
+                _share_check(values, section, lang)
+            _problems(placed.get(section.key, []))
+
+
+def control_widget(control: controls.Control, lang: Lang) -> None:
+    label, key = control.label(lang), control.path
+    if control.kind == "choice":
+        st.selectbox(label, control.choices, key=key, format_func=lambda v: tr(f"shortfall_{v}", lang))
+    elif control.kind == "list":
+        st.text_input(label, key=key)
+    elif control.kind == "int":
+        st.number_input(label, min_value=int(control.low), max_value=int(control.high), step=int(control.step), key=key)
+    else:
+        st.number_input(label, min_value=control.low, max_value=control.high, step=control.step, format=control.fmt,
+                        key=key)
+
+
+def _problems(problems: list[Problem]) -> None:
+    for problem in problems:
+        st.error(str(problem))
+
+
+def _share_check(values: dict[str, Any], section: controls.Section, lang: Lang) -> None:
+    total = controls.share_total(values, section)
+    if abs(total - 1) <= scenario_mod.SHARE_TOLERANCE:
+        st.success(tr("sum_ok", lang))
+    else:
+        st.warning(tr("sum_bad", lang, total=total))
+
+
+def run_button(edited: Scenario | None, unplaced: list[Problem], lang: Lang) -> bool:
+    if edited is None:
+        st.error(tr("fix_first", lang))
+        _problems(unplaced)
+    return st.button(tr("run", lang), type="primary", disabled=edited is None, key="run")
+
+
+# --------------------------------------------------------------------------- running
+
+
+@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+def _analysed(sha: str, _s: Scenario) -> analysis.Analysis:
+    """Cached by the scenario's SHA-256, which covers its paths and seed."""
+    return analysis.analyse(_s)
+
+
+def run(s: Scenario) -> dict[str, Any]:
+    start = time.perf_counter()
+    result = _analysed(s.sha256(), s)
+    return {"sha": s.sha256(), "analysis": result, "seconds": time.perf_counter() - start}
+
+
+# --------------------------------------------------------------------------- results
+
+
+def show_result(base: Scenario, edited: Scenario | None, lang: Lang) -> None:
+    result = st.session_state.get("result")
+    if result is None:
+        st.info(tr("no_result", lang))
+        return
+    a: analysis.Analysis = result["analysis"]
+    if edited is None or result["sha"] != edited.sha256():
+        st.warning(tr("stale", lang))
+    cached = tr("cached", lang) if result["seconds"] < a.seconds / 2 else ""
+    st.caption(tr("ran_in", lang, paths=a.summary["paths"], seed=a.summary["seed"], seconds=result["seconds"],
+                  cached=cached))
+    cards(a.summary, lang)
+    names = ("tab_balances", "tab_regions", "tab_parties", "tab_survival", "tab_explore", "tab_compare", "tab_export")
+    tabs = dict(zip(names, st.tabs([tr(n, lang) for n in names])))
+    with tabs["tab_balances"]:
+        balances(a, lang)
+    with tabs["tab_regions"]:
+        regions(a, lang)
+    with tabs["tab_parties"]:
+        parties(a.summary, lang)
+    with tabs["tab_survival"]:
+        st.plotly_chart(figures.survival_chart(a.summary, lang), key="survival_chart")
+    with tabs["tab_explore"]:
+        explore(a.scenario, lang)
+    with tabs["tab_compare"]:
+        compare(base, a, lang)
+    with tabs["tab_export"]:
+        export(a, result["sha"], lang)
+
+
+def cards(summary: dict[str, Any], lang: Lang) -> None:
+    """Headline cards: sufficiency of the fund and each tier (± one standard error), then the first
+    shortfall, capital needed against capital now, and the lending multiplier."""
+    head = analysis.headline(summary)
+    groups = [("card_fund", head["fund"])] + [(tier, v) for tier, v in head["tiers"].items()]
+    for column, (key, v) in zip(st.columns(len(groups)), groups):
+        label = tr("card_fund", lang) if key == "card_fund" else tr("card_tier", lang, tier=tr(key, lang))
+        column.metric(label, percent(v["sufficiency"]), delta=f"± {100 * v['p_shortfall_se']:.1f}", delta_color="off",
+                      delta_arrow="off", delta_description=tr("standard_error", lang), help=tr("help_sufficiency", lang),
+                      border=True)
+    fund = head["fund"]
+    items = [
+        (tr("card_first", lang), month_label(fund["first_shortfall_month"]["p50"], lang)),
+        (tr("card_need", lang), f"{money(fund['required_capital']['q95'], lang)} / {money(fund['capital'], lang)}"),
+        (tr("card_multiplier", lang), "–" if head["multiplier"] is None else f"{head['multiplier']:.1f}×"),
+    ]
+    for column, (label, value) in zip(st.columns(len(items)), items):
+        column.metric(label, value, border=True)
+
+
+def balances(a: analysis.Analysis, lang: Lang) -> None:
+    groups = ["fund"] + list(analysis.headline(a.summary)["tiers"])
+    chosen = st.multiselect(tr("series", lang), groups, default=groups, format_func=lambda k: tr(k, lang),
+                            key="fan_series")
+    nodes = [""] + sorted(a.summary["nodes"], key=lambda n: (-a.summary["nodes"][n]["p_shortfall"], n))
+    node = st.selectbox(tr("node_pick", lang), nodes, key="fan_node",
+                        format_func=lambda n: "–" if not n else figures.series_label(n, a.summary, lang))
+    keys = chosen + ([node] if node else [])
+    st.plotly_chart(figures.fan_chart(a.months, keys, a.summary, lang), key="fan_chart")
+
+
+def regions(a: analysis.Analysis, lang: Lang) -> None:
+    st.plotly_chart(figures.region_chart(a.summary, a.scenario, lang), key="region_chart")
+    weakest = sorted(a.summary["nodes"].items(), key=lambda kv: (-kv[1]["p_shortfall"], kv[0]))[:WEAKEST]
+    st.dataframe(pd.DataFrame([{
+        tr("node", lang): node, tr("name", lang): v["name"], tr("tier", lang): tr(v["tier"], lang),
+        tr("p_shortfall", lang): percent(v["p_shortfall"], v["p_shortfall_se"]),
+        tr("capital", lang): money(v["capital"], lang), tr("required_q95", lang): money(v["required_capital"]["q95"], lang),
+    } for node, v in weakest]), hide_index=True)
+
+
+def parties(summary: dict[str, Any], lang: Lang) -> None:
+    st.plotly_chart(figures.party_chart(summary, lang), key="party_chart")
+    st.dataframe(pd.DataFrame([{
+        tr("party", lang): tr("party_fund" if p == "fund" else p, lang),
+        **{tr(k, lang): money(v[k], lang) for k in ("loss_mean", "var99", "es99")},
+    } for p, v in summary["parties"].items()]), hide_index=True)
+
+
+def explore(s: Scenario, lang: Lang) -> None:
+    """The PD x recovery heatmap and the sizing answer, computed on request (seconds, not one)."""
+    sha = s.sha256()
+    st.caption(tr("explore_intro", lang, paths=analysis.EXPLORE_PATHS))
+    if st.button(tr("explore_run", lang), key="explore_run"):
+        with st.spinner(tr("explore_run", lang)):
+            st.session_state["explore"] = (sha, analysis.explore(s))
+    if st.session_state.get("explore", (None,))[0] == sha:
+        pds, recoveries, z = st.session_state["explore"][1]
+        fig = figures.heatmap(pds, recoveries, z, tr("annual_pd", lang), tr("recovery_mean", lang), lang)
+        st.plotly_chart(fig, key="explore_chart")
+    st.caption(tr("size_intro", lang, paths=min(analysis.SIZING_PATHS, s.simulation.paths)))
+    if st.button(tr("size_run", lang), key="size_run"):
+        with st.spinner(tr("size_run", lang)):
+            st.session_state["sizing"] = (sha, analysis.how_much(s))
+    if st.session_state.get("sizing", (None,))[0] == sha:
+        answer = st.session_state["sizing"][1]
+        if answer.scale is None:
+            st.warning(tr("size_unreachable", lang, max=MAX_SCALE))
+        else:
+            st.success(tr("size_answer", lang, need=money(answer.capital_needed, lang), now=money(answer.capital_now, lang),
+                          scale=answer.scale, low=answer.scale_low or answer.scale, high=answer.scale_high or answer.scale))
+
+
+def compare(base: Scenario, a: analysis.Analysis, lang: Lang) -> None:
+    """The edited scenario's figures beside those of the scenario it started from."""
+    edits = controls.changed(controls.base_values(base), controls.base_values(a.scenario))
+    st.caption(tr("compare_intro", lang))
+    if not edits:
+        st.info(tr("compare_same", lang))
+        return
+    st.caption(tr("changed_params", lang, items=", ".join(f"{k} = {v}" for k, v in edits.items())))
+    original = controls.edit(base, {k: v for k, v in edits.items() if k.startswith("simulation.")})
+    rows = analysis.compare(_analysed(original.sha256(), original).summary, a.summary)
+    st.dataframe(pd.DataFrame([_comparison_row(key, old, new, lang) for key, old, new in rows]), hide_index=True)
+
+
+def _comparison_row(key: str, old: float | None, new: float | None, lang: Lang) -> dict[str, str]:
+    show = _formatter(key, lang)
+    change = "–" if old is None or new is None else show(new - old)
+    return {tr("metric", lang): tr(key, lang), tr("original", lang): show(old), tr("edited", lang): show(new),
+            tr("change", lang): change}
+
+
+def _formatter(key: str, lang: Lang):
+    if key.startswith("sufficiency"):
+        return lambda v: percent(v, digits=2)
+    if key == "multiplier":
+        return lambda v: "–" if v is None else f"{v:.1f}×"
+    return lambda v: money(v, lang)
+
+
+def export(a: analysis.Analysis, sha: str, lang: Lang) -> None:
+    """Downloads: the scenario and summary at once; manifest, node table and report on request."""
+    stem = f"riskpool-{sha[:8]}"
+    note = f"Edited in the riskpool web app; scenario SHA-256 {sha}."
+    st.download_button(tr("download_toml", lang), analysis.scenario_toml(a.scenario, note), f"{stem}.toml",
+                       mime="application/toml", key="download_toml")
+    st.download_button(tr("download_summary", lang), json.dumps(a.summary, indent=2, ensure_ascii=False),
+                       f"{stem}-summary.json", mime="application/json", key="download_summary")
+    if st.button(tr("prepare", lang), key="prepare"):
+        st.session_state["files"] = (sha, lang, analysis.export_files(a, lang))
+    prepared = st.session_state.get("files")
+    if prepared and prepared[:2] == (sha, lang):
+        files = prepared[2]
+        for key, name, mime in (("download_manifest", "manifest.json", "application/json"),
+                                ("download_nodes", "nodes.csv", "text/csv"),
+                                ("download_report", "report.html", "text/html")):
+            st.download_button(tr(key, lang), files[name], f"{stem}-{name}", mime=mime, key=key)
+        st.caption(tr("export_note", lang))

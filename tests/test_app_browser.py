@@ -1,0 +1,135 @@
+"""End to end in a real browser: `streamlit run app.py` on a free local port, driven by Debian's
+chromium through Playwright (never a downloaded browser).
+
+Under CI (the CI environment variable set, as .ci/run does) a missing chromium is a failure, not a
+skip: the browser test must run there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess  # nosec B404 - starts this Python's streamlit with fixed arguments
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium")
+SCREENSHOTS = Path(os.environ.get("RISKPOOL_SCREENSHOTS", ROOT / "build" / "screenshots"))
+STARTUP_SECONDS = 60
+RESULT_SECONDS = 120
+
+if CHROMIUM is None and not os.environ.get("CI"):
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}: {proc.stdout.read()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:  # nosec B310 - local http
+                if reply.read() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"streamlit did not answer at {url} within {STARTUP_SECONDS} s")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    port = free_port()
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+               "--server.headless", "true", "--server.address", "127.0.0.1",
+               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+               "--client.toolbarMode", "viewer"]
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # nosec B603
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert CHROMIUM, "Debian's chromium must be installed for the browser test"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+def fund_sufficiency(page) -> str:
+    card = page.locator('[data-testid="stMetric"]').filter(has_text=re.compile("整体充足率|Fund sufficiency"))
+    return card.locator('[data-testid="stMetricValue"]').inner_text(timeout=RESULT_SECONDS * 1000)
+
+
+def press_run(page, label: str) -> None:
+    page.get_by_role("button", name=label, exact=True).click()
+
+
+def test_change_the_default_rate_run_and_read_sufficiency_in_both_languages(server, browser):
+    page = browser.new_page(viewport={"width": 1600, "height": 1300})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server, wait_until="domcontentloaded")
+    page.get_by_role("button", name="运行", exact=True).wait_for(timeout=STARTUP_SECONDS * 1000)
+
+    press_run(page, "运行")
+    first = fund_sufficiency(page)
+    assert re.fullmatch(r"\d+\.\d %( ± \d+\.\d)?", first), first
+
+    pd_input = page.get_by_role("spinbutton", name="年违约率", exact=True)
+    pd_input.fill("0.0800")
+    pd_input.press("Enter")
+    page.get_by_text("参数已修改").wait_for(timeout=RESULT_SECONDS * 1000)  # the result is marked stale
+    press_run(page, "运行")
+    page.get_by_text("参数已修改").wait_for(state="detached", timeout=RESULT_SECONDS * 1000)
+    second = fund_sufficiency(page)
+    assert second != first
+    assert float(second.split(" %")[0]) < float(first.split(" %")[0])  # more defaults, less sufficient
+
+    page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=RESULT_SECONDS * 1000)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "app-zh.png"), full_page=True)
+
+    page.get_by_text("English", exact=True).click()
+    page.get_by_role("button", name="Run", exact=True).wait_for(timeout=STARTUP_SECONDS * 1000)
+    assert fund_sufficiency(page) == second  # the same result, now in English
+    assert page.get_by_role("spinbutton", name="Annual default rate (PD)").input_value() == "0.0800"
+    page.screenshot(path=str(SCREENSHOTS / "app-en.png"), full_page=True)
+    assert not errors, errors
+
+
+def test_invalid_shares_disable_running_in_the_browser(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page.goto(server, wait_until="domcontentloaded")
+    run = page.get_by_role("button", name="运行", exact=True)
+    run.wait_for(timeout=STARTUP_SECONDS * 1000)
+    page.get_by_text("损失分担比例").click()  # open the expander
+    fund = page.get_by_role("spinbutton", name="风险补偿资金池", exact=True)
+    fund.fill("0.900")
+    fund.press("Enter")
+    page.get_by_text("must sum to 1").first.wait_for(timeout=RESULT_SECONDS * 1000)
+    expect(run).to_be_disabled(timeout=RESULT_SECONDS * 1000)  # the page updates top to bottom
