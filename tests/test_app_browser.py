@@ -11,15 +11,15 @@ import os
 import re
 import shutil
 import socket
-import subprocess  # nosec B404 - starts this Python's streamlit with fixed arguments
+import subprocess  # nosec B404 - starts `riskpool app` with fixed arguments
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
+
+from riskpool.webapp import launch
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium")
@@ -37,38 +37,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_healthy(url: str, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}: {proc.stdout.read()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:  # nosec B310 - local http
-                if reply.read() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"streamlit did not answer at {url} within {STARTUP_SECONDS} s")
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
+    """`streamlit run app.py` with riskpool app's settings, on a free port of 127.0.0.1."""
     port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-               "--server.headless", "true", "--server.address", "127.0.0.1",
-               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-               "--client.toolbarMode", "viewer"]
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # nosec B603
+    proc = launch.start(port, ROOT / "app.py", cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(url, proc)
+        launch.wait_ready(url, proc, STARTUP_SECONDS)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        launch.stop(proc)
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +112,20 @@ def test_invalid_shares_disable_running_in_the_browser(server, browser):
     fund.press("Enter")
     page.get_by_text("must sum to 1").first.wait_for(timeout=RESULT_SECONDS * 1000)
     expect(run).to_be_disabled(timeout=RESULT_SECONDS * 1000)  # the page updates top to bottom
+
+
+def test_riskpool_app_serves_the_page_on_localhost_only():
+    """`riskpool app` (the installed command) answers on 127.0.0.1 and not on the machine's other
+    addresses."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "riskpool", "app", "--port", str(port)],  # nosec B603
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        launch.wait_ready(f"http://127.0.0.1:{port}", proc, STARTUP_SECONDS)
+        outside = [ip for ip in socket.gethostbyname_ex(socket.gethostname())[2] if not ip.startswith("127.")]
+        for ip in outside:
+            with socket.socket() as sock, pytest.raises(OSError):
+                sock.settimeout(2)
+                sock.connect((ip, port))
+    finally:
+        launch.stop(proc)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess  # nosec B404 - runs this Python's streamlit module with a fixed argument list
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 from ..scenario import MAX_UPLOAD_BYTES
@@ -12,10 +14,11 @@ SCRIPT = Path(__file__).with_name("streamlit_app.py")
 UPLOAD_LIMIT_MB = max(1, MAX_UPLOAD_BYTES // 2**20)  # Streamlit's own limit, in whole megabytes
 
 
-def streamlit_command(address: str, port: int) -> list[str]:
-    """The Streamlit command line: headless, no usage statistics, no file watcher, small uploads."""
+def streamlit_command(address: str, port: int, script: Path = SCRIPT) -> list[str]:
+    """The Streamlit command line: headless, no usage statistics, no file watcher, small uploads,
+    and no developer menu."""
     return [
-        sys.executable, "-m", "streamlit", "run", str(SCRIPT),
+        sys.executable, "-m", "streamlit", "run", str(script),
         "--server.address", address, "--server.port", str(port), "--server.headless", "true",
         "--server.maxUploadSize", str(UPLOAD_LIMIT_MB), "--server.fileWatcherType", "none",
         "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer",
@@ -29,3 +32,32 @@ def serve(address: str, port: int) -> int:
         return subprocess.call(streamlit_command(address, port))  # nosec B603 - no shell, fixed arguments
     except KeyboardInterrupt:
         return 0
+
+
+def start(port: int, script: Path = SCRIPT, cwd: Path | None = None) -> subprocess.Popen:
+    """Start the app on 127.0.0.1:``port`` in the background (tests and the screenshot script)."""
+    return subprocess.Popen(streamlit_command("127.0.0.1", port, script), cwd=cwd,  # nosec B603
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_ready(url: str, proc: subprocess.Popen, seconds: float = 60) -> None:
+    """Wait until Streamlit's health endpoint answers ``ok``; raise if the server dies or is slow."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}: {proc.stdout.read() if proc.stdout else ''}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:  # nosec B310 - our own local URL
+                if reply.read() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"streamlit did not answer at {url} within {seconds:.0f} s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
