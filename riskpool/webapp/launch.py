@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess  # nosec B404 - runs this Python's streamlit module with a fixed argument list
 import sys
 import time
@@ -32,6 +33,13 @@ def serve(address: str, port: int) -> int:
         return subprocess.call(streamlit_command(address, port))  # nosec B603 - no shell, fixed arguments
     except KeyboardInterrupt:
         return 0
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def start(port: int, script: Path = SCRIPT, cwd: Path | None = None) -> subprocess.Popen:

@@ -113,7 +113,9 @@ def parameter_inputs(values: dict[str, Any], placed: dict[str, list[Problem]], l
 def control_widget(control: controls.Control, lang: Lang) -> None:
     label, key = control.label(lang), control.path
     if control.kind == "choice":
-        st.selectbox(label, control.choices, key=key, format_func=lambda v: tr(f"shortfall_{v}", lang))
+        # Streamlit keeps a keyed selectbox's option texts across reruns, so they show both languages.
+        st.selectbox(label, control.choices, key=key,
+                     format_func=lambda v: f"{tr(f'shortfall_{v}', 'zh')} / {tr(f'shortfall_{v}', 'en')}")
     elif control.kind == "list":
         st.text_input(label, key=key)
     elif control.kind == "int":
@@ -174,7 +176,7 @@ def show_result(base: Scenario, edited: Scenario | None, lang: Lang) -> None:
                   cached=cached))
     cards(a.summary, lang)
     names = ("tab_balances", "tab_regions", "tab_parties", "tab_survival", "tab_explore", "tab_compare", "tab_export")
-    tabs = dict(zip(names, st.tabs([tr(n, lang) for n in names])))
+    tabs = dict(zip(names, st.tabs([tr(n, lang) for n in names], key="result_tabs")))
     with tabs["tab_balances"]:
         balances(a, lang)
     with tabs["tab_regions"]:
@@ -203,20 +205,21 @@ def cards(summary: dict[str, Any], lang: Lang) -> None:
                       border=True)
     fund = head["fund"]
     items = [
-        (tr("card_first", lang), month_label(fund["first_shortfall_month"]["p50"], lang)),
-        (tr("card_need", lang), f"{money(fund['required_capital']['q95'], lang)} / {money(fund['capital'], lang)}"),
-        (tr("card_multiplier", lang), "–" if head["multiplier"] is None else f"{head['multiplier']:.1f}×"),
+        (tr("card_first", lang), month_label(fund["first_shortfall_month"]["p50"], lang), None),
+        (tr("card_need", lang), money(fund["required_capital"]["q95"], lang),
+         f"{tr('capital', lang)} {money(fund['capital'], lang)}"),
+        (tr("card_multiplier", lang), "–" if head["multiplier"] is None else f"{head['multiplier']:.1f}×", None),
     ]
-    for column, (label, value) in zip(st.columns(len(items)), items):
-        column.metric(label, value, border=True)
+    for column, (label, value, note) in zip(st.columns(len(items)), items):
+        column.metric(label, value, delta=note, delta_color="off", delta_arrow="off", border=True)
 
 
 def balances(a: analysis.Analysis, lang: Lang) -> None:
     groups = ["fund"] + list(analysis.headline(a.summary)["tiers"])
     chosen = st.multiselect(tr("series", lang), groups, default=groups, format_func=lambda k: tr(k, lang),
-                            key="fan_series")
+                            key=f"fan_series_{lang}")  # option texts are fixed per key
     nodes = [""] + sorted(a.summary["nodes"], key=lambda n: (-a.summary["nodes"][n]["p_shortfall"], n))
-    node = st.selectbox(tr("node_pick", lang), nodes, key="fan_node",
+    node = st.selectbox(tr("node_pick", lang), nodes, key=f"fan_node_{lang}",
                         format_func=lambda n: "–" if not n else figures.series_label(n, a.summary, lang))
     keys = chosen + ([node] if node else [])
     st.plotly_chart(figures.fan_chart(a.months, keys, a.summary, lang), key="fan_chart")

@@ -31,7 +31,7 @@ APP_LABELS: dict[str, tuple[str, str]] = {
     "card_fund": ("整体充足率", "Fund sufficiency"),
     "card_tier": ("{tier}充足率", "{tier} sufficiency"),
     "card_first": ("首次缺口（中位）", "First shortfall (median)"),
-    "card_need": ("95% 所需资金 / 现有", "Needed at 95 % / now"),
+    "card_need": ("95% 置信所需资金", "Capital needed at 95 %"),
     "card_multiplier": ("贷款放大倍数", "Lending multiplier"),
     "standard_error": ("标准误", "standard error"),
     "help_sufficiency": ("期限内任何资金节点都未出现缺口的路径比例；± 为标准误。",
