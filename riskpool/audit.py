@@ -91,9 +91,14 @@ def verify(manifest_path: Path, workers: int = 1) -> Report:
     for key in ("seed", "paths"):
         if manifest.get(key) != getattr(s.simulation, key):
             report.problems.append(f"manifest: its {key} ({manifest.get(key)}) is not its scenario's ({getattr(s.simulation, key)})")
+    method = sampling_method(manifest)
     published = manifest_path.parent
     with tempfile.TemporaryDirectory(prefix="riskpool-verify-") as tmp:
-        res = simulate(s, paths=manifest["paths"], seed=manifest["seed"], workers=workers)
+        res = simulate(s, paths=manifest["paths"], seed=manifest["seed"], workers=workers, method=method)
+        recorded_shift = (manifest.get("sampling") or {}).get("shift", [])
+        if method == "importance" and list(res.sampling.shift) != recorded_shift:
+            report.problems.append(f"manifest: its importance-sampling shift {recorded_shift} is not the one found "
+                                   f"here, {list(res.sampling.shift)}")
         fresh = Path(tmp)
         write_run(res, summarize(res), fresh, ["riskpool", "verify", str(manifest_path)], started=None)
         recorded_data = manifest.get("data") or {}
@@ -107,6 +112,15 @@ def verify(manifest_path: Path, workers: int = 1) -> Report:
                 report.problems.append(f"{name}: the rerun differs from the manifest"
                                        + _column_diff(published / name, fresh / name, recorded, rerun))
     return report
+
+
+def sampling_method(manifest: dict[str, Any]) -> str:
+    """The method that produced the files (plain for manifests older than importance sampling);
+    the importance-sampling shift is recomputed from the scenario, not read from the manifest."""
+    method = (manifest.get("sampling") or {"method": "plain"})["method"]
+    if method not in ("plain", "importance"):
+        raise ValueError(f"sampling method {method!r} is neither plain nor importance")
+    return method
 
 
 def _check_published(name: str, recorded_bytes: str | None, recorded: dict[str, Any], published: Path, fresh: Path,

@@ -31,13 +31,19 @@ def heatmap_grid(points: pa.Table, x: str, y: str) -> tuple[np.ndarray, np.ndarr
         return xs, ys, total / count
 
 
+def heatmap_axes(points: pa.Table, axes: list[str]) -> tuple[str, str] | None:
+    """The first two numeric axes (x, y) of a sweep's points, or None when there are fewer."""
+    numeric = [a for a in axes if pa.types.is_floating(points.schema.field(a).type)]
+    return (numeric[0], numeric[1]) if len(numeric) >= 2 else None
+
+
 def write_heatmap(points: pa.Table, axes: list[str], folder: Path) -> list[Path]:
     """``heatmap.png`` and ``heatmap.html`` of p_shortfall over the first two axes, with the
     contour where sufficiency reaches 95 %; nothing when fewer than two numeric axes vary."""
-    numeric = [a for a in axes if pa.types.is_floating(points.schema.field(a).type)]
-    if len(numeric) < 2:
+    pair = heatmap_axes(points, axes)
+    if pair is None:
         return []
-    x, y = numeric[0], numeric[1]
+    x, y = pair
     xs, ys, z = heatmap_grid(points, x, y)
     return [_png(xs, ys, z, x, y, folder / "heatmap.png"), _html(xs, ys, z, x, y, folder / "heatmap.html")]
 

@@ -11,7 +11,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 from rich.console import Console
@@ -69,6 +69,9 @@ def run(
     workers: Annotated[int, typer.Option(min=1, help="Processes to run blocks of paths in.")] = 1,
     out: Annotated[Optional[Path], typer.Option(help="Folder for summary.json, manifest.json and parquet tables.")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print summary.json to standard output.")] = False,
+    method: Annotated[Literal["plain", "importance", "auto"], typer.Option(
+        help="Sampling of the yearly systematic factors: plain; importance (shifted towards shortfalls, "
+             "paths weighted; for rare shortfalls); auto (importance if the plain fund p_shortfall is below 0.1 %).")] = "plain",
 ) -> None:
     """Simulate a scenario and print its sufficiency table (or the JSON summary)."""
     from .engine import simulate
@@ -83,7 +86,7 @@ def run(
         _writable_folder(out)
     started = datetime.now(timezone.utc)
     with _ProgressBar(enabled=not json_) as progress:
-        res = simulate(s, workers=workers, progress=progress)
+        res = simulate(s, workers=workers, progress=progress, method=method)
     summary = summarize(res)
     if out is not None:
         write_run(res, summary, out, command_line(), started)
@@ -156,6 +159,22 @@ def verify(
     for line in report.problems:
         typer.echo(f"differs: {line}")
     raise typer.Exit(1)
+
+
+@app.command()
+def report(
+    folder: Annotated[Path, typer.Argument(metavar="DIR", help="A run or sweep folder (the one holding manifest.json).")],
+    lang: Annotated[str, typer.Option(help="Language of the report: zh (Chinese) or en (English).")] = "en",
+    out: Annotated[Optional[Path], typer.Option(help="HTML file to write (default: DIR/report.html, DIR/report.zh.html in Chinese).")] = None,
+) -> None:
+    """Write a self-contained HTML report of a run or sweep folder, to file or print to PDF."""
+    from . import report as report_mod
+
+    try:
+        path = report_mod.write(folder, report_mod.parse_lang(lang), out)
+    except OSError as exc:
+        raise ScenarioError([Problem("--out", str(out or folder), f"cannot write the report there ({exc.strerror or exc})")]) from None
+    typer.echo(str(path))
 
 
 @app.command()
@@ -270,6 +289,17 @@ def sensitivity(
                      f"{d['ST'][i]:.3f}", f"{d['ST_conf'][i]:.3f}")
     Console().print(view)
     Console().print(f"written: {out / 'sensitivity.parquet'}, {chart}")
+
+
+@app.command("app")
+def app_command(
+    address: Annotated[str, typer.Option(help="Address to listen on; the default keeps the app on this machine.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8501,
+) -> None:
+    """Start the analysts' web app (Streamlit, Chinese and English) at http://ADDRESS:PORT."""
+    from .webapp.launch import serve
+
+    raise typer.Exit(serve(address, port))
 
 
 def sizing_max() -> float:

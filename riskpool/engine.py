@@ -3,7 +3,9 @@
 The RNG block (``fates.BLOCK_PATHS`` paths keyed by seed and block index) is the unit of
 randomness; a *task* is a run of consecutive blocks and the unit of work and memory. Results are
 written into arrays by block position, so they are identical whatever the number of workers or
-the grouping of blocks into tasks.
+the grouping of blocks into tasks. Under importance sampling (``method="importance"``) every
+block draws its systematic factors with the scenario's shift (``importance.systematic_shift``)
+and each path's likelihood ratio goes into ``Results.weight``.
 """
 
 from __future__ import annotations
@@ -13,11 +15,20 @@ import mmap
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
 from .fates import BLOCK_PATHS, sample_block
+from .importance import (
+    AUTO_THRESHOLD,
+    METHODS,
+    PLAIN,
+    Sampling,
+    likelihood_ratio,
+    sampling_for,
+)
 from .ledger import COUNTY_COLUMNS, NODE_COLUMNS, PATH_COLUMNS, LedgerResult, run_ledger
 from .limits import check_resources
 from .scenario import Scenario
@@ -38,7 +49,13 @@ class Results:
     nodes: np.ndarray  # (paths, nodes, len(NODE_COLUMNS))
     counties: np.ndarray  # (paths, counties, len(COUNTY_COLUMNS))
     balance: np.ndarray  # (paths, months, nodes)
-    covered: np.ndarray  # (months, nodes): outstanding under each node, summed over all paths
+    covered: np.ndarray  # (months, nodes): outstanding under each node, summed over all paths with their weights
+    weight: np.ndarray | None = None  # (paths,): likelihood ratio of each path; None: 1 (plain sampling)
+    sampling: Sampling = PLAIN
+
+    def __post_init__(self) -> None:
+        if self.weight is None:
+            self.weight = np.ones(self.n_paths)
 
     def path_column(self, name: str) -> np.ndarray:
         return self.paths[:, PATH_COLUMNS.index(name)]
@@ -49,6 +66,10 @@ class Results:
 
     def county_column(self, name: str) -> np.ndarray:
         return self.counties[:, :, COUNTY_COLUMNS.index(name)]
+
+    def fund_shortfall(self) -> np.ndarray:
+        """Per path, whether any fund ran short."""
+        return (self.node_column("first_shortfall_month") >= 0).any(axis=1)
 
 
 def plan_blocks(n_paths: int) -> list[tuple[int, int]]:
@@ -84,8 +105,18 @@ def simulate(
     workers: int = 1,
     blocks_per_task: int | None = None,
     progress: Progress | None = None,
+    method: str = "plain",
 ) -> Results:
-    """Simulate ``paths`` paths of ``scenario`` (defaults from its [simulation] table)."""
+    """Simulate ``paths`` paths of ``scenario`` (defaults from its [simulation] table).
+
+    ``method``: ``"plain"``, ``"importance"`` (shifted systematic factors, weighted paths) or
+    ``"auto"`` (plain, then importance if the plain fund p_shortfall is below ``AUTO_THRESHOLD``).
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}")
+    if method == "auto":
+        return _simulate_auto(scenario, paths=paths, seed=seed, workers=workers, blocks_per_task=blocks_per_task,
+                              progress=progress)
     n_paths = scenario.simulation.paths if paths is None else paths
     seed = scenario.simulation.seed if seed is None else seed
     if workers < 1:
@@ -97,7 +128,7 @@ def simulate(
     per_task = blocks_per_task or max(1, min(4, len(blocks) // (2 * workers)))
     tasks = group_tasks(blocks, per_task)
     parallel = workers > 1 and len(tasks) > 1
-    res = _allocate(scenario, st, seed, n_paths, shared=parallel)
+    res = _allocate(scenario, st, seed, n_paths, shared=parallel, sampling=sampling_for(method, st))
     covered = np.zeros((len(blocks), st.horizon_months, st.n_nodes))
     done = 0
     for task, block_covered in _execute(res, tasks, workers if parallel else 1):
@@ -109,16 +140,39 @@ def simulate(
     return res
 
 
+def _simulate_auto(scenario: Scenario, **settings: Any) -> Results:
+    """Plain, or importance sampling if the plain fund p_shortfall is below ``AUTO_THRESHOLD``.
+
+    If the importance-sampled run sees no shortfall either, both estimate 0 and the plain run is
+    reported: its other figures come from unweighted paths. It is run again then rather than
+    kept, so that no more than one run's arrays are held at a time (limits.py sizes one run).
+    """
+    res = simulate(scenario, **settings)
+    p = float(res.fund_shortfall().mean())
+    if p < AUTO_THRESHOLD:
+        del res
+        res = simulate(scenario, **settings, method="importance")
+        if not res.fund_shortfall().any():
+            del res
+            res = simulate(scenario, **settings)
+    res.sampling = replace(res.sampling, requested="auto", pilot_p_shortfall=p)
+    return res
+
+
 def run_task(res: Results, task: list[tuple[int, int]], first_block: int = 0) -> np.ndarray:
     """Sample and run consecutive RNG blocks straight into ``res`` (whose row 0 is the first
     path of block ``first_block``); returns each block's covered sums."""
     st = res.structure
+    shift = np.array(res.sampling.shift) if res.sampling.weighted else None
     covered = np.zeros((len(task), st.horizon_months, st.n_nodes))
     for k, (block, n) in enumerate(task):
         start = (block - first_block) * BLOCK_PATHS
         rows = slice(start, start + n)
+        fates = sample_block(st, res.seed, block, n, shift)
+        if shift is not None:
+            res.weight[rows] = likelihood_ratio(fates.systematic, shift)
         out = LedgerResult(res.paths[rows], res.nodes[rows], res.counties[rows], res.balance[rows], covered[k])
-        run_ledger(st, sample_block(st, res.seed, block, n), out)
+        run_ledger(st, fates, out, res.weight[rows])
     return covered
 
 
@@ -159,9 +213,12 @@ def _execute(res: Results, tasks: list, workers: int):
         _SHARED = None
 
 
-def _allocate(scenario: Scenario, st: Structure, seed: int, n: int, shared: bool) -> Results:
+def _allocate(scenario: Scenario, st: Structure, seed: int, n: int, shared: bool,
+              sampling: Sampling = PLAIN) -> Results:
     t, nodes, counties = st.horizon_months, st.n_nodes, st.n_counties
     zeros = _shared_zeros if shared else np.zeros
+    weight = zeros((n,))
+    weight += 1.0  # plain sampling; importance sampling overwrites each block's weights
     return Results(
         scenario=scenario,
         structure=st,
@@ -172,6 +229,8 @@ def _allocate(scenario: Scenario, st: Structure, seed: int, n: int, shared: bool
         counties=zeros((n, counties, len(COUNTY_COLUMNS))),
         balance=zeros((n, t, nodes)),
         covered=np.zeros((t, nodes)),
+        weight=weight,
+        sampling=sampling,
     )
 
 

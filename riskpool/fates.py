@@ -40,7 +40,7 @@ class Fates:
     defaulted: np.ndarray  # int64 indices of the candidates that default, ascending
     recovery: np.ndarray  # float64 recovery fraction R of each defaulted candidate
     delay: np.ndarray  # int32 disposal delay in months of each defaulted candidate
-    systematic: np.ndarray  # float64 (paths, years): Z_y
+    systematic: np.ndarray  # float64 (paths, years): Z_y, shifted under importance sampling
 
     @property
     def n_paths(self) -> int:
@@ -53,11 +53,17 @@ def block_streams(seed: int, block: int) -> dict[str, np.random.Generator]:
     return {name: np.random.default_rng(child) for name, child in zip(STREAMS, children)}
 
 
-def sample_block(st: Structure, seed: int, block: int, n_paths: int) -> Fates:
-    """Draw the fates of the ``n_paths`` paths of RNG block ``block``."""
+def sample_block(st: Structure, seed: int, block: int, n_paths: int, shift: np.ndarray | None = None) -> Fates:
+    """Draw the fates of the ``n_paths`` paths of RNG block ``block``.
+
+    With ``shift`` (one mean per year), ``Z_y ~ N(shift_y, 1)``: the same normals plus the shift,
+    for importance sampling (``importance.likelihood_ratio`` gives each path's weight).
+    """
     rng = block_streams(seed, block)
     years, horizon = st.horizon_months // 12, st.horizon_months
     z = rng["systematic"].standard_normal((n_paths, years))
+    if shift is not None:
+        z += shift
     w = rng["city"].standard_normal((n_paths, years, st.n_cities)) if st.rho_city > 0 else None
     hazard = cumulative_hazard(st, z, w)
     totals = rng["counts"].poisson(st.monthly_rate * horizon, size=(n_paths, st.n_counties))

@@ -22,6 +22,7 @@ NODE_COLOUR = "#6c3483"
 SHORTFALL_SCALE = "RdYlGn_r"  # green when safe, red when short
 SHORTFALL_RANGE = 0.10  # colour saturates at a 10 % shortfall probability
 SUFFICIENCY_TARGET = 0.95
+MONEY_TICKS = ","  # grouped digits (40,000 万元), not SI prefixes (40k 万元 reads oddly in Chinese)
 
 
 def _layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
@@ -63,7 +64,7 @@ def fan_chart(months: pd.DataFrame, keys: list[str], summary: dict[str, Any], la
                                  name=f"{label} {t('median', lang)}", legendgroup=key,
                                  hovertemplate=f"{label}<br>%{{x}}: %{{y:,.1f}} {unit}<extra></extra>"))
     fig.update_xaxes(title=t("month", lang))
-    fig.update_yaxes(title=f"{t('balance', lang)} ({unit})", rangemode="tozero")
+    fig.update_yaxes(title=f"{t('balance', lang)} ({unit})", rangemode="tozero", tickformat=MONEY_TICKS)
     return _layout(fig, t("fan_title", lang))
 
 
@@ -94,7 +95,7 @@ def party_chart(summary: dict[str, Any], lang: Lang) -> go.Figure:
         fig.add_trace(go.Bar(x=names, y=values, name=t(stat, lang), marker_color=colour,
                              hovertemplate=f"%{{x}}: %{{y:,.1f}} {unit}<extra>{t(stat, lang)}</extra>"))
     fig.update_layout(barmode="group")
-    fig.update_yaxes(title=unit)
+    fig.update_yaxes(title=unit, tickformat=MONEY_TICKS)
     return _layout(fig, t("parties_title", lang))
 
 

@@ -60,7 +60,7 @@ class LedgerResult:
     nodes: np.ndarray  # (paths, nodes, len(NODE_COLUMNS))
     counties: np.ndarray  # (paths, counties, len(COUNTY_COLUMNS))
     balance: np.ndarray  # (paths, months, nodes) month-end balances
-    covered: np.ndarray  # (months, nodes) outstanding principal under each node, summed over paths
+    covered: np.ndarray  # (months, nodes) outstanding principal under each node, summed over paths (weighted)
 
 
 def allocate(st: Structure, n_paths: int) -> LedgerResult:
@@ -74,19 +74,25 @@ def allocate(st: Structure, n_paths: int) -> LedgerResult:
     )
 
 
-def run_ledger(st: Structure, fates: Fates, out: LedgerResult | None = None) -> LedgerResult:
-    """Apply the rules to a block of sampled fates, into ``out`` (zeroed arrays) or new arrays."""
+def run_ledger(st: Structure, fates: Fates, out: LedgerResult | None = None,
+               weight: np.ndarray | None = None) -> LedgerResult:
+    """Apply the rules to a block of sampled fates, into ``out`` (zeroed arrays) or new arrays.
+
+    ``weight`` (per path, 1 if omitted) weighs each path's outstanding in ``out.covered``, the one
+    figure summed over paths here, so that it is an importance-sampling estimate too.
+    """
     n = fates.n_paths
     if not (len(fates.county) == len(fates.size) == len(fates.orig) == fates.path_start[-1]):
         raise ValueError("fates arrays disagree in length")
     out = allocate(st, n) if out is None else out
     if len(out.paths) != n or out.balance.shape[1:] != (st.horizon_months, st.n_nodes):
         raise ValueError("output arrays do not match the block")
+    weight = np.ones(n) if weight is None else weight
     _ledger_block(
         fates.path_start, fates.county, fates.orig, fates.size, fates.default_month,
         fates.defaulted, fates.recovery, fates.delay, st.horizon_months,
         st.node_initial, st.node_topup, st.county_fund, st.route, st.overflow,
-        st.tenor, st.ip_share, st.band_max, st.shares, st.tier_split, st.rules,
+        st.tenor, st.ip_share, st.band_max, st.shares, st.tier_split, st.rules, weight,
         out.paths, out.nodes, out.counties, out.balance, out.covered,
     )
     return out
@@ -156,7 +162,7 @@ def _pay_fund(record, slot, amount, month, county, bal, county_fund, overflow, p
 @njit(cache=True)
 def _ledger_block(path_start, county, orig, size, default_month, defaulted, recovery, delay, horizon,
                   node_initial, node_topup, county_fund, route, overflow,
-                  tenor, ip_share, band_max, shares, tier_split, rules,
+                  tenor, ip_share, band_max, shares, tier_split, rules, weight,
                   out_paths, out_nodes, out_counties, out_balance, out_covered):  # pragma: no cover
     n_nodes = len(node_initial)
     n_counties = len(tenor)
@@ -432,7 +438,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                 peak = max(peak, out_total)
                 for j in range(n_nodes):
                     out_balance[b, m, j] = bal[j]
-                    out_covered[m, j] += out_node[j]
+                    out_covered[m, j] += weight[b] * out_node[j]
                     gap = nst[j, N_DUE] - cum_in[j]
                     if gap > nst[j, N_REQUIRED]:
                         nst[j, N_REQUIRED] = gap

@@ -3,6 +3,12 @@
 Tier and fund-wide figures aggregate their nodes per path first (shortfall: any node; first
 shortfall month: the earliest; payout, unpaid, required capital: sums), then take statistics
 over paths. Quantiles use numpy's ``inverted_cdf`` method (an observed value, no interpolation).
+
+Every path counts with its likelihood-ratio weight ``w`` (``Results.weight``; 1 under plain
+sampling, docs/model.md "Importance sampling"): an expectation is the mean of ``w x``, a
+conditional one (expected shortfall, the first shortfall month among paths that ran short) the
+``w``-weighted mean over its paths, and a quantile is read from the weighted CDF
+(:func:`weighted_quantile`). With every weight 1 each figure is the plain one, bit for bit.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .engine import Results
+from .importance import effective_sample_size
 from .structure import SLOT_TIERS
 
 QUANTILE_METHOD = "inverted_cdf"
@@ -22,8 +29,49 @@ PARTY_COLUMNS = {
 }
 
 
-def quantile(x: np.ndarray, q: float | list[float], axis: int | None = None) -> Any:
-    return np.quantile(x, q, axis=axis, method=QUANTILE_METHOD)
+def quantile(x: np.ndarray, q: float | list[float], axis: int | None = None, weight: np.ndarray | None = None) -> Any:
+    """numpy's ``inverted_cdf`` quantile, or with ``weight`` (one per row) :func:`weighted_quantile`."""
+    if weight is None or np.all(weight == 1.0):  # the same result, by numpy's faster selection
+        return np.quantile(x, q, axis=axis, method=QUANTILE_METHOD)
+    return weighted_quantile(x, q, weight, axis)
+
+
+def weighted_quantile(x: np.ndarray, q: float | list[float], weight: np.ndarray, axis: int | None = None) -> Any:
+    """The smallest observed value whose weighted CDF reaches ``q`` (``axis``: None or 0).
+
+    ``weight`` holds likelihood ratios (mean 1 in expectation). The CDF is estimated from the tail
+    on the quantile's own side, where importance sampling puts its paths: for ``q < 1/2``
+    ``F(v) = sum(w_i, x_i <= v) / n``, otherwise ``F(v) = 1 - sum(w_i, x_i > v) / n``. Both are
+    unbiased; with every weight 1 both are the empirical CDF and this is numpy's ``inverted_cdf``.
+    If ``F`` never reaches ``q`` (weights summing to less than ``q n``) the largest value is used.
+    """
+    if axis is None and x.ndim > 1:
+        raise ValueError("weighted_quantile takes a 1-d array or axis=0")
+    data = x.reshape(len(x), -1)  # one column per quantile to take along axis 0
+    n = len(data)
+    order = np.argsort(data, axis=0, kind="stable")
+    values = np.take_along_axis(data, order, axis=0)
+    w = weight[order]
+    below = np.cumsum(w, axis=0)  # weight at or below each sorted position
+    above = np.zeros_like(w)  # weight strictly above it
+    above[:-1] = np.cumsum(w[::-1], axis=0)[::-1][1:]
+    out = []
+    for level in np.atleast_1d(q):
+        reached = below >= level * n if level < 0.5 else n - above >= level * n
+        k = np.where(reached.any(axis=0), reached.argmax(axis=0), n - 1)
+        out.append(values[k, np.arange(values.shape[1])])
+    result = np.array(out).reshape((len(out),) + x.shape[1:])
+    return result[0] if np.ndim(q) == 0 else result
+
+
+def wmean(x: np.ndarray, w: np.ndarray) -> float:
+    """The estimate of an expectation: the mean of ``w x`` (the plain mean when every w is 1)."""
+    return float(np.mean(w * x))
+
+
+def conditional_mean(x: np.ndarray, w: np.ndarray) -> float:
+    """The ``w``-weighted mean of ``x``: an expectation given the event that selected the paths."""
+    return float(np.sum(w * x) / np.sum(w))
 
 
 def _num(x: float | np.floating) -> float | None:
@@ -32,29 +80,33 @@ def _num(x: float | np.floating) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def shortfall_stats(first: np.ndarray) -> dict[str, Any]:
+def shortfall_stats(first: np.ndarray, w: np.ndarray) -> dict[str, Any]:
     """p_shortfall, its standard error and quantiles of the first shortfall month.
 
-    ``first`` holds each path's first shortfall month, -1 where the path had none.
+    ``first`` holds each path's first shortfall month, -1 where the path had none. The standard
+    error is that of the mean of ``w 1{shortfall}``: its variance ``p (r - p)``, with ``r`` the
+    ``w``-weighted mean weight of the paths that ran short, is ``p (1 - p)`` when every w is 1.
     """
     hit = first >= 0
     n = len(first)
-    p = float(hit.mean())
+    p = wmean(hit, w)
     months = first[hit]
-    q = quantile(months, [0.05, 0.5, 0.95]) if len(months) else [None] * 3
+    spread = float(np.sum(w[hit] ** 2) / np.sum(w[hit])) if len(months) else 1.0
+    q = quantile(months, [0.05, 0.5, 0.95], weight=w[hit] / w[hit].mean()) if len(months) else [None] * 3
     return {
         "p_shortfall": p,
-        "p_shortfall_se": math.sqrt(p * (1 - p) / n),
+        "p_shortfall_se": math.sqrt(max(p * (spread - p), 0.0) / n),
         "sufficiency": 1 - p,
         "first_shortfall_month": {k: (None if v is None else int(v)) for k, v in zip(("p05", "p50", "p95"), q)},
     }
 
 
-def money_stats(payout: np.ndarray, unpaid: np.ndarray, required: np.ndarray) -> dict[str, Any]:
+def money_stats(payout: np.ndarray, unpaid: np.ndarray, required: np.ndarray, w: np.ndarray) -> dict[str, Any]:
+    payout_q, required_q = (quantile(x, [0.95, 0.99], weight=w) for x in (payout, required))
     return {
-        "payout_net": {"mean": _num(payout.mean()), "q95": _num(quantile(payout, 0.95)), "q99": _num(quantile(payout, 0.99))},
-        "unpaid_mean": _num(unpaid.mean()),
-        "required_capital": {"q95": _num(quantile(required, 0.95)), "q99": _num(quantile(required, 0.99))},
+        "payout_net": {"mean": _num(wmean(payout, w)), "q95": _num(payout_q[0]), "q99": _num(payout_q[1])},
+        "unpaid_mean": _num(wmean(unpaid, w)),
+        "required_capital": {"q95": _num(required_q[0]), "q99": _num(required_q[1])},
     }
 
 
@@ -67,69 +119,74 @@ def earliest(first: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(low), low, -1.0)
 
 
-def survival_curve(first: np.ndarray, horizon: int) -> list[float]:
-    """Share of paths without a shortfall up to and including each month."""
-    months = first[first >= 0].astype(np.int64)
-    hits = np.cumsum(np.bincount(months, minlength=horizon)[:horizon])
+def survival_curve(first: np.ndarray, horizon: int, w: np.ndarray) -> list[float]:
+    """Share of paths (weighted) without a shortfall up to and including each month."""
+    hit = first >= 0
+    hits = np.cumsum(np.bincount(first[hit].astype(np.int64), weights=w[hit], minlength=horizon)[:horizon])
     return [float(v) for v in 1.0 - hits / len(first)]
 
 
 def group_summary(res: Results, members: np.ndarray) -> dict[str, Any]:
     """Figures of a set of fund nodes (a tier or the whole fund), aggregated per path first."""
     first = earliest(res.node_column("first_shortfall_month")[:, members])
-    out = shortfall_stats(first)
+    out = shortfall_stats(first, res.weight)
     out.update(money_stats(
         res.node_column("payout_net")[:, members].sum(axis=1),
         res.node_column("unpaid")[:, members].sum(axis=1),
         res.node_column("required_capital")[:, members].sum(axis=1),
+        res.weight,
     ))
     out["capital"] = float(res.structure.node_initial[members].sum())
     out["nodes"] = int(members.sum())
-    out["survival"] = survival_curve(first, res.structure.horizon_months)
+    out["survival"] = survival_curve(first, res.structure.horizon_months, res.weight)
     return out
 
 
 def node_summaries(res: Results) -> dict[str, dict[str, Any]]:
     st = res.structure
+    w = res.weight
     out = {}
     for j, node in enumerate(st.node_ids):
         entry = {"name": st.node_names[j], "tier": SLOT_TIERS[st.node_tier[j]], "capital": float(st.node_initial[j])}
         first = res.node_column("first_shortfall_month")[:, j]
-        entry.update(shortfall_stats(first))
+        entry.update(shortfall_stats(first, w))
         entry.update(money_stats(
-            res.node_column("payout_net")[:, j], res.node_column("unpaid")[:, j], res.node_column("required_capital")[:, j]
+            res.node_column("payout_net")[:, j], res.node_column("unpaid")[:, j], res.node_column("required_capital")[:, j], w
         ))
-        entry["final_balance_mean"] = _num(res.node_column("final_balance")[:, j].mean())
-        entry["survival"] = survival_curve(first, st.horizon_months)
+        entry["final_balance_mean"] = _num(wmean(res.node_column("final_balance")[:, j], w))
+        entry["survival"] = survival_curve(first, st.horizon_months, w)
         out[node] = entry
     return out
 
 
 def party_summaries(res: Results) -> dict[str, dict[str, Any]]:
+    w = res.weight
     out = {}
     for party, column in PARTY_COLUMNS.items():
         loss = res.path_column(column)
-        var = quantile(loss, 0.99)
-        out[party] = {"loss_mean": _num(loss.mean()), "var99": _num(var), "es99": _num(loss[loss >= var].mean())}
-    premiums = res.path_column("premiums").mean()
+        var = quantile(loss, 0.99, weight=w)
+        tail = loss >= var
+        out[party] = {"loss_mean": _num(wmean(loss, w)), "var99": _num(var), "es99": _num(conditional_mean(loss[tail], w[tail]))}
+    premiums = wmean(res.path_column("premiums"), w)
     out["insurer"]["premiums_mean"] = _num(premiums)
-    out["insurer"]["loss_ratio"] = _num(res.path_column("loss_insurer").mean() / premiums) if premiums > 0 else None
-    out["guarantor"]["fees_mean"] = _num(res.path_column("fees").mean())
-    out["guarantor"]["p_exhausted"] = float(res.path_column("guarantor_exhausted").mean())
+    out["insurer"]["loss_ratio"] = _num(wmean(res.path_column("loss_insurer"), w) / premiums) if premiums > 0 else None
+    out["guarantor"]["fees_mean"] = _num(wmean(res.path_column("fees"), w))
+    out["guarantor"]["p_exhausted"] = wmean(res.path_column("guarantor_exhausted"), w)
     return out
 
 
 def lending_summary(res: Results) -> dict[str, Any]:
     capital = float(res.structure.node_initial.sum())
+    w = res.weight
     originated = res.path_column("originated")
     peak = res.path_column("peak_outstanding")
-    ratio = (lambda x: _num((x / capital).mean())) if capital > 0 else (lambda x: None)
+    ratio = (lambda x: _num(wmean(x / capital, w))) if capital > 0 else (lambda x: None)
     return {
-        "originated_mean": _num(originated.mean()),
-        "loans_originated_mean": _num(res.path_column("n_originated").mean()),
-        "defaulted_ead_mean": _num(res.path_column("defaulted_ead").mean()),
-        "defaults_mean": _num(res.path_column("n_defaults").mean()),
-        "recovered_mean": _num(res.path_column("recovered").mean()),
+        "originated_mean": _num(wmean(originated, w)),
+        "loans_originated_mean": _num(wmean(res.path_column("n_originated"), w)),
+        "defaulted_ead_mean": _num(wmean(res.path_column("defaulted_ead"), w)),
+        "defaults_mean": _num(wmean(res.path_column("n_defaults"), w)),
+        "recovered_mean": _num(wmean(res.path_column("recovered"), w)),
         "initial_fund_capital": capital,
         "multiplier_mean": ratio(originated),
         "leverage_peak_mean": ratio(peak),
@@ -141,11 +198,12 @@ def county_summaries(res: Results) -> dict[str, dict[str, Any]]:
     warn = res.county_column("npl_warning_months")
     trips = res.county_column("breaker_trips")
     orig = res.county_column("originated")
+    w = res.weight
     return {
         cid: {
-            "originated_mean": _num(orig[:, c].mean()),
-            "npl_warning_months_mean": _num(warn[:, c].mean()),
-            "p_breaker": float((trips[:, c] > 0).mean()),
+            "originated_mean": _num(wmean(orig[:, c], w)),
+            "npl_warning_months_mean": _num(wmean(warn[:, c], w)),
+            "p_breaker": wmean(trips[:, c] > 0, w),
         }
         for c, cid in enumerate(res.structure.county_ids)
     }
@@ -155,16 +213,33 @@ def summarize(res: Results) -> dict[str, Any]:
     """The summary of MODEL.md section 8 (and more): deterministic for a given run."""
     st = res.structure
     tier_of = np.asarray(st.node_tier)
-    return {
+    head = {
         "scenario": res.scenario.meta.name,
         "scenario_sha256": res.scenario.sha256(),
         "seed": res.seed,
         "paths": res.n_paths,
         "horizon_months": st.horizon_months,
+    }
+    if res.sampling.weighted:  # a plain run's summary stays as it always was
+        head["sampling"] = sampling_summary(res)
+    return head | {
         "fund": group_summary(res, np.ones(st.n_nodes, dtype=bool)),
         "tiers": {tier: group_summary(res, tier_of == t) for t, tier in reversed(list(enumerate(SLOT_TIERS)))},
         "nodes": node_summaries(res),
         "parties": party_summaries(res),
         "lending": lending_summary(res),
         "counties": county_summaries(res),
+    }
+
+
+def sampling_summary(res: Results) -> dict[str, Any]:
+    """The method, the shift of each year's factor and the effective sample sizes (all paths, and
+    the paths where the fund ran short: how many plain paths the weighted ones are worth)."""
+    short = res.fund_shortfall()
+    return {
+        "method": res.sampling.method,
+        "shift": list(res.sampling.shift),
+        "ess": effective_sample_size(res.weight),
+        "ess_shortfall": effective_sample_size(res.weight[short]),
+        "weight_mean": float(res.weight.mean()),
     }

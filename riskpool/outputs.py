@@ -1,8 +1,11 @@
 """Result files of MODEL.md section 8: summary.json, paths/nodes/months.parquet, manifest.json.
 
 Every file is written to a temporary name and renamed, so a folder holds complete files or
-none. Parquet files are written from pyarrow tables without pandas metadata or timestamps, so
-the same run gives byte-identical files.
+none. manifest.json is the commit marker of a run folder: removed before the first result file
+is written and written after the last, so a folder with a manifest holds exactly the files it
+lists, and one without holds an interrupted run (docs/reliability.md). Parquet files are written
+from pyarrow tables without pandas metadata or timestamps, so the same run gives byte-identical
+files.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from .structure import SLOT_TIERS
 
 RESULT_FILES = ("summary.json", "paths.parquet", "nodes.parquet", "months.parquet")
 COUNT_COLUMNS = {"n_originated", "n_defaults"}
+# typed, not inferred: with no covered loan (no lending) every reserve ratio is null
+MONTH_TYPES = {"month": pa.int32(), "reserve_ratio": pa.float64()}
 
 
 def paths_table(res: Results) -> pa.Table:
@@ -52,6 +57,8 @@ def paths_table(res: Results) -> pa.Table:
     columns["first_shortfall_month"] = _nullable_month(fund_first)
     for t in reversed(range(3)):
         columns[f"shortfall_{SLOT_TIERS[t]}"] = pa.array(earliest(first[:, tier == t]) >= 0)
+    if res.sampling.weighted:  # plain runs keep their columns as they always were
+        columns["weight"] = pa.array(res.weight)
     return pa.table(columns)
 
 
@@ -77,6 +84,7 @@ def months_table(res: Results) -> pa.Table:
 
     The reserve ratio is the mean balance over the mean outstanding principal of the loans the
     node (or group) covers: a ratio of means over paths, like the FDIC's fund over insured deposits.
+    Both means and the quantiles weigh each path by its likelihood ratio (1 under plain sampling).
     """
     st = res.structure
     tier = np.asarray(st.node_tier)
@@ -88,16 +96,16 @@ def months_table(res: Results) -> pa.Table:
     for name, level, tier_name, members in groups:
         balance = res.balance[:, :, members].sum(axis=2)  # (paths, months)
         covered = res.covered[:, _outermost(st.node_covers, members)].sum(axis=1)  # (months,)
-        bands = quantile(balance, [0.05, 0.5, 0.95], axis=0)
+        bands = quantile(balance, [0.05, 0.5, 0.95], axis=0, weight=res.weight)
         rows["month"].extend(months.tolist())
         rows["node"].extend([name] * len(months))
         rows["level"].extend([level] * len(months))
         rows["tier"].extend([tier_name] * len(months))
         for key, band in zip(("balance_p05", "balance_p50", "balance_p95"), bands):
             rows[key].extend(band.tolist())
-        total = balance.sum(axis=0)
+        total = (res.weight[:, None] * balance).sum(axis=0)
         rows["reserve_ratio"].extend([float(b / c) if c > 0 else None for b, c in zip(total, covered)])
-    return pa.table({k: pa.array(v, type=pa.int32() if k == "month" else None) for k, v in rows.items()})
+    return pa.table({k: pa.array(v, type=MONTH_TYPES.get(k)) for k, v in rows.items()})
 
 
 def _outermost(covers: np.ndarray, members: np.ndarray) -> np.ndarray:
@@ -120,8 +128,10 @@ def _nullable_month(first: np.ndarray) -> pa.Array:
 
 def write_run(res: Results, summary: dict[str, Any], out: Path, command: list[str],
               started: datetime | None = None) -> dict[str, Any]:
-    """Write every result file and the manifest into ``out``; returns the manifest."""
+    """Write every result file, then the manifest into ``out``; returns the manifest."""
     out.mkdir(parents=True, exist_ok=True)
+    (out / "manifest.json").unlink(missing_ok=True)  # the older run's files stop being a complete set
+    remove_stale_temporaries(out, (*RESULT_FILES, "manifest.json"))
     atomic_write(out / "summary.json", lambda p: p.write_text(json_text(summary), encoding="utf-8"))
     for name, table in (("paths", paths_table(res)), ("nodes", nodes_table(res)), ("months", months_table(res))):
         atomic_write(out / f"{name}.parquet", lambda p, t=table: pq.write_table(t, p, compression="zstd"))
@@ -142,6 +152,28 @@ def atomic_write(path: Path, write) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def remove_stale_temporaries(folder: Path, names: tuple[str, ...]) -> None:
+    """Delete atomic_write's temporaries of ``names`` left by writers that were killed."""
+    for name in names:
+        for tmp in folder.glob(f".{name}.tmp-*"):
+            pid = tmp.name.rpartition("-")[2]
+            if pid.isdigit() and not _running(int(pid)):
+                tmp.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists (on POSIX; elsewhere it is assumed to)."""
+    if os.name != "posix":  # on Windows os.kill(pid, 0) would terminate the process
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0 only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, as another user's process
+        pass
+    return True
 
 
 def sha256_file(path: Path) -> str:
@@ -170,6 +202,7 @@ def build_manifest(res: Results, out: Path, command: list[str], started: datetim
             "streams": list(STREAMS),
         },
         "quantile_method": QUANTILE_METHOD,
+        "sampling": res.sampling.manifest(),
         "versions": versions(),
         "platform": platform.platform(),
         "command": command,
@@ -217,7 +250,8 @@ def write_sweep_manifest(out: Path, spec: dict[str, Any], base: dict[str, Any], 
 def _git_commit() -> str | None:
     here = Path(__file__).resolve().parent
     try:
-        done = subprocess.run(
+        # fixed arguments, no shell; git is looked up on PATH as the user's own shell would
+        done = subprocess.run(  # nosec B603 B607
             ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=False
         )
     except (OSError, subprocess.SubprocessError):

@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import re
+import sys
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -27,9 +28,13 @@ PARTIES = ("fund", "bank", "guarantor", "insurer", "evaluator")
 TIERS = ("province", "city", "county")
 DEFAULT_SCENARIO = "hunan-baseline"
 MAX_UPLOAD_BYTES = 256 * 1024  # an uploaded scenario file; the Hunan baseline is 35 KiB
+MAX_NESTING = 16  # tables and arrays inside one another in a scenario file; a valid one needs 3
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-Money = Annotated[float, Field(ge=0.0)]
+# an amount in yuan; above 1e15 (some eight times China's yearly GDP) it is a typing error, and
+# amounts near the float limit overflow to inf when summed over paths and months
+MAX_MONEY = 1e15
+Money = Annotated[float, Field(ge=0.0, le=MAX_MONEY)]
 
 
 class _Section(BaseModel):
@@ -84,7 +89,7 @@ class Shares(_Section):
 
 
 class Band(Shares):
-    max_loan: Annotated[float, Field(gt=0.0)] = Field(description="Largest loan (yuan) in band.")
+    max_loan: Annotated[float, Field(gt=0.0, le=MAX_MONEY)] = Field(description="Largest loan (yuan) in band.")
 
 
 class TierSplit(_Section):
@@ -246,12 +251,40 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 
 def parse_toml(data: bytes, label: str = "scenario") -> dict[str, Any]:
+    """Parse TOML bytes; anything that is not UTF-8 TOML of a sane depth is a ScenarioError."""
     try:
-        return tomllib.loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ScenarioError([Problem(label, _MISSING, f"not UTF-8 text (byte {exc.start})")]) from None
+    try:
+        raw = tomllib.loads(text.removeprefix("\ufeff"))  # the byte-order mark some Windows editors write
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError([Problem(label, _MISSING, f"invalid TOML: {exc}")]) from None
+    except ValueError:  # tomllib's int() refuses more digits than Python's limit
+        limit = sys.get_int_max_str_digits()
+        raise ScenarioError([Problem(label, _MISSING, f"invalid TOML: a number of more than {limit} digits")]) from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise ScenarioError([Problem(label, _MISSING, "invalid TOML: arrays or inline tables nested too deeply")]) from None
+    deep = _too_deep(raw)
+    if deep is not None:
+        raise ScenarioError([Problem(_display_path(deep, raw), _MISSING, f"nested more than {MAX_NESTING} levels deep")])
+    return raw
+
+
+def _too_deep(raw: dict[str, Any]) -> list[Any] | None:
+    """The path of a table or array nested deeper than MAX_NESTING, if any.
+
+    Deeper data would exhaust the recursion of copying, validating and printing it; dotted keys
+    (``a.b.c... = 1``) nest without limit in TOML itself.
+    """
+    stack: list[tuple[Any, list[Any]]] = [(raw, [])]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > MAX_NESTING:
+            return path
+        children = node.items() if isinstance(node, dict) else enumerate(node)
+        stack.extend((child, [*path, key]) for key, child in children if isinstance(child, dict | list))
+    return None
 
 
 def from_upload(data: bytes, label: str = "upload") -> Scenario:
@@ -372,7 +405,7 @@ def parse_value(text: str) -> Any:
     """A TOML literal (number, string, boolean, array); anything else is a bare string."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (ValueError, RecursionError):  # not TOML (TOMLDecodeError), or too long or deep to parse
         return text
 
 

@@ -40,8 +40,13 @@ def sufficiency_table(summary: dict[str, Any]) -> Table:
     return table
 
 
+def weakest_nodes(summary: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The WEAKEST fund nodes: highest shortfall probability first, ties by id (terminal and report)."""
+    return sorted(summary["nodes"].items(), key=lambda kv: (-kv[1]["p_shortfall"], kv[0]))[:WEAKEST]
+
+
 def weakest_table(summary: dict[str, Any]) -> Table:
-    nodes = sorted(summary["nodes"].items(), key=lambda kv: (-kv[1]["p_shortfall"], kv[0]))[:WEAKEST]
+    nodes = weakest_nodes(summary)
     table = Table(title=f"The {min(WEAKEST, len(nodes))} weakest fund nodes (money in CNY m)")
     for col in ("node", "name", "tier", "P(short) ± se", "1st short", "capital", "need 95%", "payout"):
         table.add_column(col, justify="right" if col not in ("node", "name", "tier") else "left", no_wrap=True)
@@ -72,8 +77,17 @@ def lending_line(summary: dict[str, Any]) -> str:
             f"{'-' if lev is None else f'{lev:.1f}x'}.")
 
 
+def sampling_line(sampling: dict[str, Any], paths: int) -> str:
+    """How an importance-sampled run drew its factors, and what its weighted paths are worth."""
+    shift = ", ".join(f"{mu:+.2f}" for mu in sampling["shift"])
+    return (f"Importance sampling: yearly factor shifted by [{shift}]; effective sample size "
+            f"{sampling['ess']:,.1f} of {paths:,} paths, {sampling['ess_shortfall']:,.1f} among paths that ran short.")
+
+
 def print_summary(summary: dict[str, Any], console: Console) -> None:
     console.print(f"[bold]{summary['scenario']}[/bold]")
+    if "sampling" in summary:
+        console.print(sampling_line(summary["sampling"], summary["paths"]))
     console.print(sufficiency_table(summary))
     console.print(weakest_table(summary))
     console.print(party_table(summary))

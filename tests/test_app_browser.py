@@ -11,7 +11,7 @@ import os
 import re
 import shutil
 import socket
-import subprocess  # nosec B404 - starts `riskpool app` with fixed arguments
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,16 +31,10 @@ if CHROMIUM is None and not os.environ.get("CI"):
     pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """`streamlit run app.py` with riskpool app's settings, on a free port of 127.0.0.1."""
-    port = free_port()
+    port = launch.free_port()
     proc = launch.start(port, ROOT / "app.py", cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -117,7 +111,7 @@ def test_invalid_shares_disable_running_in_the_browser(server, browser):
 def test_riskpool_app_serves_the_page_on_localhost_only():
     """`riskpool app` (the installed command) answers on 127.0.0.1 and not on the machine's other
     addresses."""
-    port = free_port()
+    port = launch.free_port()
     proc = subprocess.Popen([sys.executable, "-m", "riskpool", "app", "--port", str(port)],  # nosec B603
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

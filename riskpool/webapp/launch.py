@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-import subprocess  # nosec B404 - runs this Python's streamlit module with a fixed argument list
+import subprocess
 import sys
 import time
 import urllib.request
@@ -30,7 +30,8 @@ def serve(address: str, port: int) -> int:
     """Run the app until interrupted; returns Streamlit's exit status."""
     print(f"riskpool app: http://{address}:{port}  (Ctrl+C to stop)", flush=True)
     try:
-        return subprocess.call(streamlit_command(address, port))  # nosec B603 - no shell, fixed arguments
+        # no shell, and the arguments are this Python and fixed options
+        return subprocess.call(streamlit_command(address, port))  # nosec B603
     except KeyboardInterrupt:
         return 0
 
@@ -44,8 +45,8 @@ def free_port() -> int:
 
 def start(port: int, script: Path = SCRIPT, cwd: Path | None = None) -> subprocess.Popen:
     """Start the app on 127.0.0.1:``port`` in the background (tests and the screenshot script)."""
-    return subprocess.Popen(streamlit_command("127.0.0.1", port, script), cwd=cwd,  # nosec B603
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    command = streamlit_command("127.0.0.1", port, script)  # fixed options; the script is ours or the caller's
+    return subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # nosec B603
 
 
 def wait_ready(url: str, proc: subprocess.Popen, seconds: float = 60) -> None:
@@ -55,7 +56,8 @@ def wait_ready(url: str, proc: subprocess.Popen, seconds: float = 60) -> None:
         if proc.poll() is not None:
             raise RuntimeError(f"streamlit exited with {proc.returncode}: {proc.stdout.read() if proc.stdout else ''}")
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:  # nosec B310 - our own local URL
+            # an http URL on 127.0.0.1 that this module started, not user input
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:  # nosec B310
                 if reply.read() == b"ok":
                     return
         except OSError:
