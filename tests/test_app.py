@@ -218,3 +218,14 @@ def test_summary_download_is_summary_json():
     assert manifest["scenario_sha256"] == s.sha256() and manifest["paths"] == 250
     assert files["nodes.csv"].startswith(b"path,node,tier")
     assert b"<html" in files["report.html"]
+
+
+def test_fund_multipliers_show_what_they_amount_to_per_tier():
+    at = fresh()
+    at.number_input(key="funds.city.fund_scale").set_value(2.0).run()
+    base = scenario_mod.load(scenario_mod.DEFAULT_SCENARIO)
+    city = sum(r.fund for r in base.regions if r.tier == "city" and r.fund is not None)
+    from riskpool.i18n import money
+
+    assert any(c.value.startswith("市级") and money(2 * city, "zh") in c.value for c in at.sidebar.caption), \
+        [c.value for c in at.sidebar.caption]

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from processes import kill_group, reaped
 
 from riskpool import cli
 from riskpool.outputs import RESULT_FILES
@@ -93,8 +94,7 @@ def kill(out: Path, moment: float | str, rng: random.Random) -> str:
     """Start the run and SIGKILL it ``moment`` seconds later, or once it has renamed its file
     named ``moment`` into place (plus up to 20 ms); returns what happened."""
     before = inode(out / str(moment))
-    proc = riskpool_process(out)
-    try:
+    with reaped(riskpool_process(out)) as proc:
         if isinstance(moment, str):
             while proc.poll() is None and inode(out / moment) == before:
                 time.sleep(0.002)
@@ -104,16 +104,9 @@ def kill(out: Path, moment: float | str, rng: random.Random) -> str:
         if proc.poll() is not None:
             finish(proc)
             return "finished before the kill"
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
+        kill_group(proc)
         assert proc.returncode == -signal.SIGKILL
         return "killed"
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
 
 
 def dead_pid() -> int:

@@ -29,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from processes import kill_group, reaped
 
 from riskpool import cli, engine, grid, limits, scenario
 from riskpool import sweep as sweep_mod
@@ -241,7 +242,7 @@ def start_and_kill(out: Path, workers: str, at_least: int, extra_delay: float, s
         cwd=out.parent, env=clean_env(), stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )
-    try:
+    with reaped(proc):
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
             n = stored_points(out, scratch)
@@ -251,15 +252,9 @@ def start_and_kill(out: Path, workers: str, at_least: int, extra_delay: float, s
         time.sleep(extra_delay)
         finished_first = proc.poll() is not None
         if not finished_first:
-            os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its pool workers: a crash
+            kill_group(proc)  # the sweep and its pool workers: a crash
         proc.wait(timeout=30)
         err = proc.stderr.read().decode() if proc.stderr else ""
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
     assert not finished_first, f"the sweep finished (rc {proc.returncode}) before it could be killed: {err}"
     assert proc.returncode == -signal.SIGKILL
     points, nodes = store_tables(out / "sweep.duckdb")

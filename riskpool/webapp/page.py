@@ -38,7 +38,7 @@ def main() -> None:
     values = sync_controls(base)
     edited, problems = apply_edits(base, values)
     placed = controls.place(problems)
-    parameter_inputs(values, placed, lang)
+    parameter_inputs(values, placed, edited, lang)
     if run_button(edited, placed.get("", []), lang):
         with st.spinner(tr("run", lang)):
             st.session_state["result"] = run(edited)
@@ -97,7 +97,8 @@ def apply_edits(base: Scenario, values: dict[str, Any]) -> tuple[Scenario | None
         return None, exc.problems
 
 
-def parameter_inputs(values: dict[str, Any], placed: dict[str, list[Problem]], lang: Lang) -> None:
+def parameter_inputs(values: dict[str, Any], placed: dict[str, list[Problem]], edited: Scenario | None,
+                     lang: Lang) -> None:
     sidebar = st.sidebar
     sidebar.header(tr("parameters", lang))
     for section in controls.SECTIONS:
@@ -107,7 +108,18 @@ def parameter_inputs(values: dict[str, Any], placed: dict[str, list[Problem]], l
                 _problems(placed.get(control.path, []))
             if section.sums_to_one:
                 _share_check(values, section, lang)
+            if section.key == "funds" and edited is not None:
+                _tier_totals(edited, lang)
             _problems(placed.get(section.key, []))
+
+
+def _tier_totals(s: Scenario, lang: Lang) -> None:
+    """What the multipliers amount to: each tier's initial funds and yearly top-ups, in money."""
+    for tier in scenario_mod.TIERS:
+        funded = [r for r in s.regions if r.tier == tier and r.fund is not None]
+        if funded:
+            st.caption(tr("tier_total", lang, tier=tr(tier, lang), fund=money(sum(r.fund for r in funded), lang),
+                          topup=money(sum(r.annual_topup for r in funded), lang)))
 
 
 def control_widget(control: controls.Control, lang: Lang) -> None:

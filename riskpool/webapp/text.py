@@ -16,8 +16,6 @@ APP_LABELS: dict[str, tuple[str, str]] = {
     "upload_help": ("仅解析 TOML 文本，大小上限 {kib} KiB。", "Parsed as TOML text only, at most {kib} KiB."),
     "using_upload": ("正在使用上传的文件：{name}", "Using the uploaded file: {name}"),
     "parameters": ("参数", "Parameters"),
-    "reset": ("恢复情景原值", "Reset to the scenario's values"),
-    "sum": ("合计 {total:.3f}", "Sum {total:.3f}"),
     "sum_ok": ("合计 = 1 ✓", "Sum = 1 ✓"),
     "sum_bad": ("合计为 {total:.3f}，应为 1", "The shares sum to {total:.3f}; they must sum to 1"),
     "tier_total": ("{tier}：初始 {fund}，年补充 {topup}", "{tier}: initial {fund}, top-up {topup} a year"),
