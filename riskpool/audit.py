@@ -23,29 +23,51 @@ import pyarrow.parquet as pq
 from . import scenario as scenario_mod
 
 
-def column_digest(column: pa.ChunkedArray) -> str:
+def column_digest(column: pa.ChunkedArray | pa.Array) -> str:
     """SHA-256 of one column's type, validity and values."""
-    digest = hashlib.sha256(str(column.type).encode())
-    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    digest.update(np.asarray(array.is_valid(), dtype=np.uint8).tobytes())
-    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-        digest.update("\0".join("" if v is None else v for v in array.to_pylist()).encode("utf-8"))
-    elif pa.types.is_boolean(array.type):
-        digest.update(np.asarray(array.fill_null(False), dtype=np.uint8).tobytes())
-    elif pa.types.is_integer(array.type):
-        digest.update(np.asarray(array.fill_null(0), dtype="<i8").tobytes())
-    else:
-        digest.update(np.asarray(array.fill_null(0.0), dtype="<f8").tobytes())
+    return _digest(column.type, lambda: [column])
+
+
+def _digest(kind: pa.DataType, pieces) -> str:
+    """The digest of a column given as consecutive non-empty pieces: ``pieces()`` yields them,
+    once for the validity and once for the values, so that one piece is in memory at a time."""
+    digest = hashlib.sha256(str(kind).encode())
+    for piece in pieces():
+        digest.update(np.asarray(_array(piece).is_valid(), dtype=np.uint8).tobytes())
+    for i, piece in enumerate(pieces()):
+        digest.update(_value_bytes(_array(piece), first=i == 0))
     return digest.hexdigest()
 
 
+def _array(piece: pa.ChunkedArray | pa.Array) -> pa.Array:
+    return piece.combine_chunks() if isinstance(piece, pa.ChunkedArray) else piece
+
+
+def _value_bytes(array: pa.Array, first: bool) -> bytes:
+    """Strings as UTF-8 joined by NUL (a NUL also between pieces), numbers as float64 or int64."""
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        text = "\0".join("" if v is None else v for v in array.to_pylist())
+        return (text if first else "\0" + text).encode("utf-8")
+    if pa.types.is_boolean(array.type):
+        return np.asarray(array.fill_null(False), dtype=np.uint8).tobytes()
+    if pa.types.is_integer(array.type):
+        return np.asarray(array.fill_null(0), dtype="<i8").tobytes()
+    return np.asarray(array.fill_null(0.0), dtype="<f8").tobytes()
+
+
 def data_digest(path: Path) -> dict[str, Any]:
-    """``{"sha256": ..., "columns": {name: sha256}}`` of a parquet table, or the canonical JSON."""
+    """``{"sha256": ..., "columns": {name: sha256}}`` of a parquet table (read a row group of one
+    column at a time, so that large tables need little memory), or the canonical JSON."""
     if path.suffix == ".parquet":
-        table = pq.read_table(path)
-        columns = {name: column_digest(table.column(name)) for name in table.column_names}
+        table = pq.ParquetFile(path)
+        schema = table.schema_arrow
+        columns = {}
+        for name in schema.names:
+            groups = [g for g in range(table.num_row_groups) if table.metadata.row_group(g).num_rows]
+            columns[name] = _digest(schema.field(name).type,
+                                    lambda n=name, gs=groups: (table.read_row_group(g, columns=[n]).column(0) for g in gs))
         whole = hashlib.sha256(json.dumps(columns, sort_keys=False).encode()).hexdigest()
-        return {"sha256": whole, "rows": table.num_rows, "columns": columns}
+        return {"sha256": whole, "rows": table.metadata.num_rows, "columns": columns}
     data = json.loads(path.read_text(encoding="utf-8"))
     return {"sha256": hashlib.sha256(canonical_json(data).encode()).hexdigest()}
 
@@ -94,13 +116,15 @@ def verify(manifest_path: Path, workers: int = 1) -> Report:
     method = sampling_method(manifest)
     published = manifest_path.parent
     with tempfile.TemporaryDirectory(prefix="riskpool-verify-") as tmp:
-        res = simulate(s, paths=manifest["paths"], seed=manifest["seed"], workers=workers, method=method)
+        fresh = Path(tmp)
+        res = simulate(s, paths=manifest["paths"], seed=manifest["seed"], workers=workers, method=method,
+                       spool_folder=fresh)
         recorded_shift = (manifest.get("sampling") or {}).get("shift", [])
         if method == "importance" and list(res.sampling.shift) != recorded_shift:
             report.problems.append(f"manifest: its importance-sampling shift {recorded_shift} is not the one found "
                                    f"here, {list(res.sampling.shift)}")
-        fresh = Path(tmp)
         write_run(res, summarize(res), fresh, ["riskpool", "verify", str(manifest_path)], started=None)
+        res.release()
         recorded_data = manifest.get("data") or {}
         for name in RESULT_FILES:
             if name not in recorded_data:

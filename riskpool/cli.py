@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -56,7 +57,7 @@ def validate(source: ScenarioArg = None, set_: SetOpt = None) -> None:
     from .limits import check_resources
 
     s = _load(source, set_)
-    check_resources(s, s.simulation.paths)
+    check_resources(s, s.simulation.paths, spool_folder=Path(tempfile.gettempdir()))  # as `run` without --out
     typer.echo(f"ok: {s.meta.name} ({len(s.regions)} regions, sha256 {s.sha256()[:12]})")
 
 
@@ -81,15 +82,19 @@ def run(
     from .terminal import print_summary
 
     s = _load(source, set_, simulation__paths=paths, simulation__seed=seed)
-    check_resources(s, s.simulation.paths, workers)  # refuse before anything is written
+    spool_folder = out if out is not None else Path(tempfile.gettempdir())  # large results go to disk there
+    check_resources(s, s.simulation.paths, workers, existing_folder(spool_folder))  # refuse before writing
     if out is not None:
         _writable_folder(out)
     started = datetime.now(timezone.utc)
     with _ProgressBar(enabled=not json_) as progress:
-        res = simulate(s, workers=workers, progress=progress, method=method)
-    summary = summarize(res)
-    if out is not None:
-        write_run(res, summary, out, command_line(), started)
+        res = simulate(s, workers=workers, progress=progress, method=method, spool_folder=spool_folder)
+    try:
+        summary = summarize(res)
+        if out is not None:
+            write_run(res, summary, out, command_line(), started)
+    finally:
+        res.release()
     if json_:
         sys.stdout.write(json_text(summary))
     else:
@@ -310,6 +315,14 @@ def sizing_max() -> float:
 
 def _fmt_scale(x: float | None) -> str:
     return "beyond reach" if x is None else f"{x:.3f}x"
+
+
+def existing_folder(folder: Path) -> Path:
+    """``folder``, or the nearest folder above it that exists (whose disk it will be on)."""
+    folder = folder.absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
 
 
 def _writable_folder(out: Path) -> None:

@@ -13,9 +13,11 @@ from __future__ import annotations
 import ctypes
 import mmap
 import multiprocessing
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,9 +34,11 @@ from .importance import (
 from .ledger import COUNTY_COLUMNS, NODE_COLUMNS, PATH_COLUMNS, LedgerResult, run_ledger
 from .limits import check_resources
 from .scenario import Scenario
+from .spool import Spool
 from .structure import Structure, compile_structure
 
 Progress = Callable[[int, int], None]  # (paths done, paths in all)
+ALL = slice(None)
 
 
 @dataclass
@@ -45,31 +49,78 @@ class Results:
     structure: Structure
     seed: int
     n_paths: int
-    paths: np.ndarray  # (paths, len(PATH_COLUMNS))
-    nodes: np.ndarray  # (paths, nodes, len(NODE_COLUMNS))
-    counties: np.ndarray  # (paths, counties, len(COUNTY_COLUMNS))
-    balance: np.ndarray  # (paths, months, nodes)
+    paths: np.ndarray | None  # (paths, len(PATH_COLUMNS)); None when spooled, as the next three
+    nodes: np.ndarray | None  # (paths, nodes, len(NODE_COLUMNS))
+    counties: np.ndarray | None  # (paths, counties, len(COUNTY_COLUMNS))
+    balance: np.ndarray | None  # (paths, months, nodes)
     covered: np.ndarray  # (months, nodes): outstanding under each node, summed over all paths with their weights
     weight: np.ndarray | None = None  # (paths,): likelihood ratio of each path; None: 1 (plain sampling)
     sampling: Sampling = PLAIN
+    spool: Spool | None = None  # a large run's per-path results on disk; then the four arrays above are None
 
     def __post_init__(self) -> None:
         if self.weight is None:
             self.weight = np.ones(self.n_paths)
 
-    def path_column(self, name: str) -> np.ndarray:
-        return self.paths[:, PATH_COLUMNS.index(name)]
+    def path_column(self, name: str, rows: slice = ALL) -> np.ndarray:
+        k = PATH_COLUMNS.index(name)
+        return self.spool.read("paths", (k,), rows) if self.spool else self.paths[rows, k]
+
+    def node_figure(self, name: str, node: int, rows: slice = ALL) -> np.ndarray:
+        """(paths,) array of one node statistic of one fund node."""
+        k = NODE_COLUMNS.index(name)
+        return self.spool.read("nodes", (k, node), rows) if self.spool else self.nodes[rows, node, k]
 
     def node_column(self, name: str) -> np.ndarray:
-        """(paths, nodes) array of one node statistic."""
+        """(paths, nodes) array of one node statistic (all of it in memory: small runs only)."""
+        if self.spool:
+            return np.stack([self.node_figure(name, j) for j in range(self.structure.n_nodes)], axis=1)
         return self.nodes[:, :, NODE_COLUMNS.index(name)]
 
     def county_column(self, name: str) -> np.ndarray:
+        """(paths, counties) array of one county statistic (all of it in memory: small runs only)."""
+        if self.spool:
+            return np.stack([self.county_figure(name, c) for c in range(self.structure.n_counties)], axis=1)
         return self.counties[:, :, COUNTY_COLUMNS.index(name)]
+
+    def county_figure(self, name: str, county: int) -> np.ndarray:
+        k = COUNTY_COLUMNS.index(name)
+        return self.spool.read("counties", (k, county)) if self.spool else self.counties[:, county, k]
+
+    def group_total(self, name: str, members: np.ndarray) -> np.ndarray:
+        """Per path, a node statistic summed over the member nodes, added node after node."""
+        total = np.zeros(self.n_paths)
+        for j in np.flatnonzero(members):
+            total += self.node_figure(name, j)
+        return total
+
+    def group_earliest(self, members: np.ndarray, rows: slice = ALL) -> np.ndarray:
+        """Per path, the earliest first-shortfall month among the member nodes, -1 if none."""
+        start, stop, _ = rows.indices(self.n_paths)
+        low = np.full(stop - start, np.inf)
+        for j in np.flatnonzero(members):
+            first = self.node_figure("first_shortfall_month", j, rows)
+            low = np.minimum(low, np.where(first >= 0, first, np.inf))
+        return np.where(np.isfinite(low), low, -1.0)
+
+    def balance_total(self, members: np.ndarray, months: range) -> np.ndarray:
+        """(months, paths): month-end balances summed over the member nodes, node after node."""
+        total = np.zeros((len(months), self.n_paths))
+        for j in np.flatnonzero(members):
+            if self.spool:
+                total += self.spool.read("balance", (j, months.start), count=len(months)).reshape(len(months), -1)
+            else:
+                total += self.balance[:, months.start : months.stop, j].T
+        return total
 
     def fund_shortfall(self) -> np.ndarray:
         """Per path, whether any fund ran short."""
-        return (self.node_column("first_shortfall_month") >= 0).any(axis=1)
+        return self.group_earliest(np.ones(self.structure.n_nodes, dtype=bool)) >= 0
+
+    def release(self) -> None:
+        """Delete a large run's spool files (nothing to do for a run held in memory)."""
+        if self.spool:
+            self.spool.close()
 
 
 def plan_blocks(n_paths: int) -> list[tuple[int, int]]:
@@ -106,29 +157,38 @@ def simulate(
     blocks_per_task: int | None = None,
     progress: Progress | None = None,
     method: str = "plain",
+    spool_folder: Path | None = None,
+    spool: bool | None = None,
 ) -> Results:
     """Simulate ``paths`` paths of ``scenario`` (defaults from its [simulation] table).
 
     ``method``: ``"plain"``, ``"importance"`` (shifted systematic factors, weighted paths) or
     ``"auto"`` (plain, then importance if the plain fund p_shortfall is below ``AUTO_THRESHOLD``).
+    Results too large for memory go to disk in ``spool_folder`` (default: the system's temporary
+    folder; ``spool=True`` forces it), and ``Results.release()`` deletes them.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}")
     if method == "auto":
         return _simulate_auto(scenario, paths=paths, seed=seed, workers=workers, blocks_per_task=blocks_per_task,
-                              progress=progress)
+                              progress=progress, spool_folder=spool_folder, spool=spool)
     n_paths = scenario.simulation.paths if paths is None else paths
     seed = scenario.simulation.seed if seed is None else seed
     if workers < 1:
         raise ValueError("workers must be at least 1")
-    check_resources(scenario, n_paths, workers)
+    folder = Path(tempfile.gettempdir()) if spool_folder is None else spool_folder
+    must_spool = check_resources(scenario, n_paths, workers, folder)
     keep_freed_memory()
     st = compile_structure(scenario)
     blocks = plan_blocks(n_paths)
     per_task = blocks_per_task or max(1, min(4, len(blocks) // (2 * workers)))
     tasks = group_tasks(blocks, per_task)
     parallel = workers > 1 and len(tasks) > 1
-    res = _allocate(scenario, st, seed, n_paths, shared=parallel, sampling=sampling_for(method, st))
+    sampling = sampling_for(method, st)
+    if spool or (spool is None and must_spool):
+        res = _allocate_spooled(scenario, st, seed, n_paths, parallel, sampling, folder)
+    else:
+        res = _allocate(scenario, st, seed, n_paths, shared=parallel, sampling=sampling)
     covered = np.zeros((len(blocks), st.horizon_months, st.n_nodes))
     done = 0
     for task, block_covered in _execute(res, tasks, workers if parallel else 1):
@@ -150,10 +210,10 @@ def _simulate_auto(scenario: Scenario, **settings: Any) -> Results:
     res = simulate(scenario, **settings)
     p = float(res.fund_shortfall().mean())
     if p < AUTO_THRESHOLD:
-        del res
+        res.release()
         res = simulate(scenario, **settings, method="importance")
         if not res.fund_shortfall().any():
-            del res
+            res.release()
             res = simulate(scenario, **settings)
     res.sampling = replace(res.sampling, requested="auto", pilot_p_shortfall=p)
     return res
@@ -163,6 +223,8 @@ def run_task(res: Results, task: list[tuple[int, int]], first_block: int = 0) ->
     """Sample and run consecutive RNG blocks straight into ``res`` (whose row 0 is the first
     path of block ``first_block``); returns each block's covered sums."""
     st = res.structure
+    if res.spool:
+        return _run_task_to_spool(res, task, first_block)
     shift = np.array(res.sampling.shift) if res.sampling.weighted else None
     covered = np.zeros((len(task), st.horizon_months, st.n_nodes))
     for k, (block, n) in enumerate(task):
@@ -173,6 +235,21 @@ def run_task(res: Results, task: list[tuple[int, int]], first_block: int = 0) ->
             res.weight[rows] = likelihood_ratio(fates.systematic, shift)
         out = LedgerResult(res.paths[rows], res.nodes[rows], res.counties[rows], res.balance[rows], covered[k])
         run_ledger(st, fates, out, res.weight[rows])
+    return covered
+
+
+def _run_task_to_spool(res: Results, task: list[tuple[int, int]], first_block: int) -> np.ndarray:
+    """Run a task in memory, then write its paths to the spool files at their place."""
+    part = _allocate(res.scenario, res.structure, res.seed, sum(n for _, n in task), shared=False,
+                     sampling=res.sampling)
+    covered = run_task(part, task, first_block=task[0][0])
+    start = (task[0][0] - first_block) * BLOCK_PATHS
+    res.weight[start : start + part.n_paths] = part.weight
+    # spool layouts put the path axis last and the figure before the node (spool.py)
+    res.spool.write("paths", start, part.paths)
+    res.spool.write("nodes", start, part.nodes.transpose(0, 2, 1))
+    res.spool.write("counties", start, part.counties.transpose(0, 2, 1))
+    res.spool.write("balance", start, part.balance.transpose(0, 2, 1))
     return covered
 
 
@@ -232,6 +309,18 @@ def _allocate(scenario: Scenario, st: Structure, seed: int, n: int, shared: bool
         weight=weight,
         sampling=sampling,
     )
+
+
+def _allocate_spooled(scenario: Scenario, st: Structure, seed: int, n: int, shared: bool, sampling: Sampling,
+                      folder: Path) -> Results:
+    """Results whose per-path arrays live in spool files in ``folder``; weights stay in memory."""
+    shapes = {"paths": (len(PATH_COLUMNS),), "nodes": (len(NODE_COLUMNS), st.n_nodes),
+              "counties": (len(COUNTY_COLUMNS), st.n_counties), "balance": (st.n_nodes, st.horizon_months)}
+    weight = _shared_zeros((n,)) if shared else np.zeros(n)
+    weight += 1.0
+    return Results(scenario=scenario, structure=st, seed=seed, n_paths=n, paths=None, nodes=None, counties=None,
+                   balance=None, covered=np.zeros((st.horizon_months, st.n_nodes)), weight=weight,
+                   sampling=sampling, spool=Spool(folder, n, shapes))
 
 
 def _shared_zeros(shape: tuple[int, ...]) -> np.ndarray:

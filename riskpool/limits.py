@@ -2,12 +2,15 @@
 
 The figures are deliberately conservative: bytes per candidate loan while a block is sampled
 and run, bytes per path of results kept for the whole run, and a throughput measured on one
-core of a small machine (docs/performance.md).
+core of a small machine (docs/performance.md). Results that do not fit in memory go to disk
+(riskpool.spool) when the caller can take them from there.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 
 from .fates import BLOCK_PATHS
 from .scenario import Problem, Scenario, ScenarioError
@@ -16,6 +19,9 @@ BYTES_PER_CANDIDATE = 160  # fates plus the temporaries of sampling them
 CANDIDATES_PER_SECOND = 10e6  # candidate loan-paths per second per worker (sampling + ledger)
 MAX_HOURS = 48.0
 MEMORY_FRACTION = 0.6  # of physical memory that one run may use
+SPOOL_ABOVE_BYTES = 2**30  # results estimated above this go to disk when the caller allows (riskpool.spool)
+SPOOLED_VECTORS = 40  # vectors of one float64 a path held at once by a spooled run (summary, tables)
+DISK_MARGIN = 1.6  # spool files plus the result tables written beside them
 
 
 def machine_memory_bytes() -> int:
@@ -50,13 +56,28 @@ def estimate(s: Scenario, paths: int, workers: int = 1) -> dict[str, float]:
     return {"memory_bytes": memory, "block_bytes": block, "seconds": seconds, "candidates_per_path": candidates}
 
 
-def check_resources(s: Scenario, paths: int, workers: int = 1) -> None:
-    """Raise ScenarioError when a run would not fit this machine's memory or a sane time."""
+def spooled_memory_bytes(s: Scenario, paths: int, workers: int) -> float:
+    """Peak memory of a run whose results go to disk: blocks in flight and a few vectors of paths."""
+    return estimate(s, paths, workers)["block_bytes"] * workers + SPOOLED_VECTORS * 8 * paths
+
+
+def disk_free_bytes(folder: Path) -> int:
+    return shutil.disk_usage(folder).free
+
+
+def check_resources(s: Scenario, paths: int, workers: int = 1, spool_folder: Path | None = None) -> bool:
+    """Raise ScenarioError when a run would not fit this machine or a sane time.
+
+    With ``spool_folder``, results estimated above SPOOL_ABOVE_BYTES go to disk there
+    (riskpool.spool) if it has room, so that memory stays flat however many paths; returns
+    whether they must.
+    """
     if paths < 1:
         raise ScenarioError([Problem("simulation.paths", paths, "must be at least 1")])
     est = estimate(s, paths, workers)
     allowed = MEMORY_FRACTION * machine_memory_bytes()
     problems: list[Problem] = []
+    spool = False
     if est["block_bytes"] > allowed:
         path, value = _largest_lender(s)
         problems.append(Problem(
@@ -65,6 +86,16 @@ def check_resources(s: Scenario, paths: int, workers: int = 1) -> None:
             f"{_gib(est['block_bytes'])} per block of {BLOCK_PATHS} paths; this machine allows "
             f"{_gib(allowed)}: lower the loan counts",
         ))
+    elif est["memory_bytes"] > SPOOL_ABOVE_BYTES and spool_folder is not None:
+        spool = True
+        disk = DISK_MARGIN * result_bytes_per_path(s) * paths
+        if disk > disk_free_bytes(spool_folder) or spooled_memory_bytes(s, paths, workers) > allowed:
+            problems.append(Problem(
+                "simulation.paths", paths,
+                f"needs about {_gib(est['memory_bytes'])} of memory, more than the {_gib(allowed)} this machine "
+                f"allows, or {_gib(disk)} of disk in {spool_folder} (free: {_gib(disk_free_bytes(spool_folder))}): "
+                "use fewer paths, a folder on a larger disk, or split the run into seeds and combine",
+            ))
     elif est["memory_bytes"] > allowed:
         fits = int(max(0.0, allowed - est["block_bytes"] * workers) / (1.5 * result_bytes_per_path(s)))
         problems.append(Problem(
@@ -80,6 +111,7 @@ def check_resources(s: Scenario, paths: int, workers: int = 1) -> None:
         ))
     if problems:
         raise ScenarioError(problems)
+    return spool
 
 
 def _largest_lender(s: Scenario) -> tuple[str, float]:

@@ -110,15 +110,6 @@ def money_stats(payout: np.ndarray, unpaid: np.ndarray, required: np.ndarray, w:
     }
 
 
-def earliest(first: np.ndarray) -> np.ndarray:
-    """Per path, the earliest first-shortfall month across columns (nodes), -1 if none."""
-    if first.shape[1] == 0:
-        return np.full(first.shape[0], -1.0)
-    masked = np.where(first >= 0, first, np.inf)
-    low = masked.min(axis=1)
-    return np.where(np.isfinite(low), low, -1.0)
-
-
 def survival_curve(first: np.ndarray, horizon: int, w: np.ndarray) -> list[float]:
     """Share of paths (weighted) without a shortfall up to and including each month."""
     hit = first >= 0
@@ -128,12 +119,12 @@ def survival_curve(first: np.ndarray, horizon: int, w: np.ndarray) -> list[float
 
 def group_summary(res: Results, members: np.ndarray) -> dict[str, Any]:
     """Figures of a set of fund nodes (a tier or the whole fund), aggregated per path first."""
-    first = earliest(res.node_column("first_shortfall_month")[:, members])
+    first = res.group_earliest(members)
     out = shortfall_stats(first, res.weight)
     out.update(money_stats(
-        res.node_column("payout_net")[:, members].sum(axis=1),
-        res.node_column("unpaid")[:, members].sum(axis=1),
-        res.node_column("required_capital")[:, members].sum(axis=1),
+        res.group_total("payout_net", members),
+        res.group_total("unpaid", members),
+        res.group_total("required_capital", members),
         res.weight,
     ))
     out["capital"] = float(res.structure.node_initial[members].sum())
@@ -148,12 +139,12 @@ def node_summaries(res: Results) -> dict[str, dict[str, Any]]:
     out = {}
     for j, node in enumerate(st.node_ids):
         entry = {"name": st.node_names[j], "tier": SLOT_TIERS[st.node_tier[j]], "capital": float(st.node_initial[j])}
-        first = res.node_column("first_shortfall_month")[:, j]
+        first = res.node_figure("first_shortfall_month", j)
         entry.update(shortfall_stats(first, w))
         entry.update(money_stats(
-            res.node_column("payout_net")[:, j], res.node_column("unpaid")[:, j], res.node_column("required_capital")[:, j], w
+            res.node_figure("payout_net", j), res.node_figure("unpaid", j), res.node_figure("required_capital", j), w
         ))
-        entry["final_balance_mean"] = _num(wmean(res.node_column("final_balance")[:, j], w))
+        entry["final_balance_mean"] = _num(wmean(res.node_figure("final_balance", j), w))
         entry["survival"] = survival_curve(first, st.horizon_months, w)
         out[node] = entry
     return out
@@ -195,15 +186,12 @@ def lending_summary(res: Results) -> dict[str, Any]:
 
 def county_summaries(res: Results) -> dict[str, dict[str, Any]]:
     """Circuit-breaker and NPL-warning figures per county (MODEL.md section 4)."""
-    warn = res.county_column("npl_warning_months")
-    trips = res.county_column("breaker_trips")
-    orig = res.county_column("originated")
     w = res.weight
     return {
         cid: {
-            "originated_mean": _num(wmean(orig[:, c], w)),
-            "npl_warning_months_mean": _num(wmean(warn[:, c], w)),
-            "p_breaker": wmean(trips[:, c] > 0, w),
+            "originated_mean": _num(wmean(res.county_figure("originated", c), w)),
+            "npl_warning_months_mean": _num(wmean(res.county_figure("npl_warning_months", c), w)),
+            "p_breaker": wmean(res.county_figure("breaker_trips", c) > 0, w),
         }
         for c, cid in enumerate(res.structure.county_ids)
     }

@@ -30,7 +30,7 @@ from .audit import data_digest
 from .engine import Results
 from .fates import BLOCK_PATHS, STREAMS
 from .ledger import PATH_COLUMNS
-from .metrics import QUANTILE_METHOD, earliest, quantile
+from .metrics import QUANTILE_METHOD, quantile
 from .structure import SLOT_TIERS
 
 RESULT_FILES = ("summary.json", "paths.parquet", "nodes.parquet", "months.parquet")
@@ -39,14 +39,22 @@ COUNT_COLUMNS = {"n_originated", "n_defaults"}
 MONTH_TYPES = {"month": pa.int32(), "reserve_ratio": pa.float64()}
 
 
-def paths_table(res: Results) -> pa.Table:
-    """One row per path: lending, losses by party net of clawbacks, shortfall flags."""
+CHUNK_PATHS = 20_000  # paths per row group of paths/nodes.parquet: tables are built and written a chunk at a time
+CHUNK_VALUES = 2**23  # float64 values of balances summed at once for the months table (64 MiB)
+
+
+def path_chunks(n_paths: int) -> list[slice]:
+    return [slice(p, min(p + CHUNK_PATHS, n_paths)) for p in range(0, n_paths, CHUNK_PATHS)]
+
+
+def paths_table(res: Results, rows: slice = slice(None)) -> pa.Table:
+    """One row per path (of ``rows``): lending, losses by party net of clawbacks, shortfall flags."""
+    start, stop, _ = rows.indices(res.n_paths)
     tier = np.asarray(res.structure.node_tier)
-    first = res.node_column("first_shortfall_month")
-    fund_first = earliest(first)
-    columns: dict[str, Any] = {"path": pa.array(np.arange(res.n_paths, dtype=np.int64))}
+    fund_first = res.group_earliest(np.ones(len(tier), dtype=bool), rows)
+    columns: dict[str, Any] = {"path": pa.array(np.arange(start, stop, dtype=np.int64))}
     for name in PATH_COLUMNS:
-        values = res.path_column(name)
+        values = res.path_column(name, rows)
         if name in COUNT_COLUMNS:
             columns[name] = pa.array(values.astype(np.int64))
         elif name == "guarantor_exhausted":
@@ -56,26 +64,30 @@ def paths_table(res: Results) -> pa.Table:
     columns["shortfall"] = pa.array(fund_first >= 0)
     columns["first_shortfall_month"] = _nullable_month(fund_first)
     for t in reversed(range(3)):
-        columns[f"shortfall_{SLOT_TIERS[t]}"] = pa.array(earliest(first[:, tier == t]) >= 0)
+        columns[f"shortfall_{SLOT_TIERS[t]}"] = pa.array(res.group_earliest(tier == t, rows) >= 0)
     if res.sampling.weighted:  # plain runs keep their columns as they always were
-        columns["weight"] = pa.array(res.weight)
+        columns["weight"] = pa.array(res.weight[rows])
     return pa.table(columns)
 
 
-def nodes_table(res: Results) -> pa.Table:
-    """One row per path and fund node."""
+def nodes_table(res: Results, rows: slice = slice(None)) -> pa.Table:
+    """One row per path (of ``rows``) and fund node."""
     st = res.structure
-    n, k = res.n_paths, st.n_nodes
-    first = res.node_column("first_shortfall_month").ravel()
+    start, stop, _ = rows.indices(res.n_paths)
+    n, k = stop - start, st.n_nodes
+
+    def figure(name: str) -> np.ndarray:  # path-major: all nodes of a path, then the next path
+        return np.column_stack([res.node_figure(name, j, rows) for j in range(k)]).ravel()
+
     return pa.table({
-        "path": pa.array(np.repeat(np.arange(n, dtype=np.int64), k)),
+        "path": pa.array(np.repeat(np.arange(start, stop, dtype=np.int64), k)),
         "node": pa.array(list(st.node_ids) * n, type=pa.string()),
         "tier": pa.array(st.node_tier_names * n, type=pa.string()),
-        "first_shortfall_month": _nullable_month(first),
-        "payout_net": pa.array(res.node_column("payout_net").ravel()),
-        "unpaid": pa.array(res.node_column("unpaid").ravel()),
-        "required_capital": pa.array(res.node_column("required_capital").ravel()),
-        "final_balance": pa.array(res.node_column("final_balance").ravel()),
+        "first_shortfall_month": _nullable_month(figure("first_shortfall_month")),
+        "payout_net": pa.array(figure("payout_net")),
+        "unpaid": pa.array(figure("unpaid")),
+        "required_capital": pa.array(figure("required_capital")),
+        "final_balance": pa.array(figure("final_balance")),
     })
 
 
@@ -85,6 +97,7 @@ def months_table(res: Results) -> pa.Table:
     The reserve ratio is the mean balance over the mean outstanding principal of the loans the
     node (or group) covers: a ratio of means over paths, like the FDIC's fund over insured deposits.
     Both means and the quantiles weigh each path by its likelihood ratio (1 under plain sampling).
+    Balances are summed a few months at a time, so that a large run never holds them all.
     """
     st = res.structure
     tier = np.asarray(st.node_tier)
@@ -92,19 +105,22 @@ def months_table(res: Results) -> pa.Table:
     groups += [(SLOT_TIERS[t], "tier", SLOT_TIERS[t], tier == t) for t in reversed(range(3)) if (tier == t).any()]
     groups.append(("fund", "fund", "", np.ones(st.n_nodes, dtype=bool)))
     rows: dict[str, list] = {k: [] for k in ("month", "node", "level", "tier", "balance_p05", "balance_p50", "balance_p95", "reserve_ratio")}
-    months = np.arange(st.horizon_months)
+    step = max(1, CHUNK_VALUES // max(1, res.n_paths))
+    spans = [range(m, min(m + step, st.horizon_months)) for m in range(0, st.horizon_months, step)]
     for name, level, tier_name, members in groups:
-        balance = res.balance[:, :, members].sum(axis=2)  # (paths, months)
         covered = res.covered[:, _outermost(st.node_covers, members)].sum(axis=1)  # (months,)
-        bands = quantile(balance, [0.05, 0.5, 0.95], axis=0, weight=res.weight)
-        rows["month"].extend(months.tolist())
-        rows["node"].extend([name] * len(months))
-        rows["level"].extend([level] * len(months))
-        rows["tier"].extend([tier_name] * len(months))
-        for key, band in zip(("balance_p05", "balance_p50", "balance_p95"), bands):
-            rows[key].extend(band.tolist())
-        total = (res.weight[:, None] * balance).sum(axis=0)
-        rows["reserve_ratio"].extend([float(b / c) if c > 0 else None for b, c in zip(total, covered)])
+        for span in spans:
+            balance = np.ascontiguousarray(res.balance_total(members, span).T)  # (paths, months of the span)
+            bands = quantile(balance, [0.05, 0.5, 0.95], axis=0, weight=res.weight)
+            # a running sum over paths: the same bits however many months are summed at once
+            total = np.cumsum(res.weight[:, None] * balance, axis=0)[-1]
+            rows["month"].extend(list(span))
+            rows["node"].extend([name] * len(span))
+            rows["level"].extend([level] * len(span))
+            rows["tier"].extend([tier_name] * len(span))
+            for key, band in zip(("balance_p05", "balance_p50", "balance_p95"), bands):
+                rows[key].extend(band.tolist())
+            rows["reserve_ratio"].extend([float(b / c) if c > 0 else None for b, c in zip(total, covered[span.start:span.stop])])
     return pa.table({k: pa.array(v, type=MONTH_TYPES.get(k)) for k, v in rows.items()})
 
 
@@ -133,11 +149,27 @@ def write_run(res: Results, summary: dict[str, Any], out: Path, command: list[st
     (out / "manifest.json").unlink(missing_ok=True)  # the older run's files stop being a complete set
     remove_stale_temporaries(out, (*RESULT_FILES, "manifest.json"))
     atomic_write(out / "summary.json", lambda p: p.write_text(json_text(summary), encoding="utf-8"))
-    for name, table in (("paths", paths_table(res)), ("nodes", nodes_table(res)), ("months", months_table(res))):
-        atomic_write(out / f"{name}.parquet", lambda p, t=table: pq.write_table(t, p, compression="zstd"))
+    for name, table_of in (("paths", paths_table), ("nodes", nodes_table)):
+        atomic_write(out / f"{name}.parquet", lambda p, f=table_of: write_in_chunks(res, f, p))
+    months = months_table(res)
+    atomic_write(out / "months.parquet", lambda p: pq.write_table(months, p, compression="zstd"))
     manifest = build_manifest(res, out, command, started)
     atomic_write(out / "manifest.json", lambda p: p.write_text(json_text(manifest), encoding="utf-8"))
     return manifest
+
+
+def write_in_chunks(res: Results, table_of, path: Path) -> None:
+    """A per-path table written a chunk of paths at a time (one row group each): a run of up to
+    CHUNK_PATHS paths gives the bytes that writing the whole table at once gives."""
+    writer = None
+    try:
+        for rows in path_chunks(res.n_paths):
+            table = table_of(res, rows)
+            writer = writer or pq.ParquetWriter(path, table.schema, compression="zstd")
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def json_text(data: Any) -> str:

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -65,11 +66,13 @@ def replaced(text: str, old: str, new: str) -> str:
     return text.replace(old, new)
 
 
-def expected_problems(source: str, overrides: list[str], paths: int | None = None) -> list[Problem]:
-    """What the library finds wrong with the input the command is given (load, then resources)."""
+def expected_problems(source: str, overrides: list[str], paths: int | None = None,
+                      spool_folder: Path = Path(tempfile.gettempdir())) -> list[Problem]:
+    """What the library finds wrong with the input the command is given (load, then resources,
+    with results too large for memory going to ``spool_folder``'s disk, as `run` does)."""
     try:
         s = scenario.load(source, overrides, simulation__paths=paths)
-        limits.check_resources(s, s.simulation.paths)
+        limits.check_resources(s, s.simulation.paths, spool_folder=spool_folder)
     except ScenarioError as exc:
         return exc.problems
     pytest.fail(f"the library accepts {source} {overrides}")
@@ -186,7 +189,7 @@ def test_run_too_big_for_memory_or_time_exits_2(
     out_dir = tmp_path / "out"
     rc, out, err = run_main(capsys, "run", source, *_set_args(overrides), "--out", str(out_dir))
     assert rc == 2, (out, err)
-    assert_reports(err, expected_problems(source, overrides), path)
+    assert_reports(err, expected_problems(source, overrides, spool_folder=tmp_path), path)
     assert not out_dir.exists()
 
 
