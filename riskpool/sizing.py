@@ -90,8 +90,8 @@ class Sizer:
         """Per path: no shortfall at any measured node with the funds scaled by ``scale``."""
         if scale not in self.cache:
             res = simulate(self.scenario_at(scale), paths=self.paths, seed=self.seed, workers=self.workers)
-            first = res.node_column("first_shortfall_month")[:, self.members]
-            self.cache[scale] = ~(first >= 0).any(axis=1)
+            self.cache[scale] = res.group_earliest(self.members) < 0
+            res.release()
         return self.cache[scale]
 
     def sufficiency(self, scale: float) -> float:
