@@ -103,15 +103,11 @@ class Results:
             low = np.minimum(low, np.where(first >= 0, first, np.inf))
         return np.where(np.isfinite(low), low, -1.0)
 
-    def balance_total(self, members: np.ndarray, months: range) -> np.ndarray:
-        """(months, paths): month-end balances summed over the member nodes, node after node."""
-        total = np.zeros((len(months), self.n_paths))
-        for j in np.flatnonzero(members):
-            if self.spool:
-                total += self.spool.read("balance", (j, months.start), count=len(months)).reshape(len(months), -1)
-            else:
-                total += self.balance[:, months.start : months.stop, j].T
-        return total
+    def node_balance(self, node: int, months: range) -> np.ndarray:
+        """(months, paths): month-end balances of one fund node."""
+        if self.spool:
+            return self.spool.read("balance", (node, months.start), count=len(months)).reshape(len(months), -1)
+        return self.balance[:, months.start : months.stop, node].T
 
     def fund_shortfall(self) -> np.ndarray:
         """Per path, whether any fund ran short."""

@@ -91,37 +91,56 @@ def nodes_table(res: Results, rows: slice = slice(None)) -> pa.Table:
     })
 
 
+MONTH_COLUMNS = ("month", "node", "level", "tier", "balance_p05", "balance_p50", "balance_p95", "reserve_ratio")
+
+
 def months_table(res: Results) -> pa.Table:
     """Quantile bands of month-end balances and the reserve ratio by month, for nodes, tiers, fund.
 
     The reserve ratio is the mean balance over the mean outstanding principal of the loans the
     node (or group) covers: a ratio of means over paths, like the FDIC's fund over insured deposits.
     Both means and the quantiles weigh each path by its likelihood ratio (1 under plain sampling).
-    Balances are summed a few months at a time, so that a large run never holds them all.
+    Balances are read a few months at a time, each node's once, and summed into the tiers and
+    the whole fund node after node, so that a large run never holds them all.
     """
     st = res.structure
     tier = np.asarray(st.node_tier)
     groups = [(node, "node", SLOT_TIERS[tier[j]], np.arange(st.n_nodes) == j) for j, node in enumerate(st.node_ids)]
     groups += [(SLOT_TIERS[t], "tier", SLOT_TIERS[t], tier == t) for t in reversed(range(3)) if (tier == t).any()]
     groups.append(("fund", "fund", "", np.ones(st.n_nodes, dtype=bool)))
-    rows: dict[str, list] = {k: [] for k in ("month", "node", "level", "tier", "balance_p05", "balance_p50", "balance_p95", "reserve_ratio")}
+    covered = {name: res.covered[:, _outermost(st.node_covers, members)].sum(axis=1) for name, _, _, members in groups}
+    found: dict[str, dict[str, list]] = {name: {k: [] for k in MONTH_COLUMNS} for name, *_ in groups}
+    sums = [(name, members) for name, level, _, members in groups if level != "node"]
     step = max(1, CHUNK_VALUES // max(1, res.n_paths))
-    spans = [range(m, min(m + step, st.horizon_months)) for m in range(0, st.horizon_months, step)]
-    for name, level, tier_name, members in groups:
-        covered = res.covered[:, _outermost(st.node_covers, members)].sum(axis=1)  # (months,)
-        for span in spans:
-            balance = np.ascontiguousarray(res.balance_total(members, span).T)  # (paths, months of the span)
-            bands = quantile(balance, [0.05, 0.5, 0.95], axis=0, weight=res.weight)
-            # a running sum over paths: the same bits however many months are summed at once
-            total = np.cumsum(res.weight[:, None] * balance, axis=0)[-1]
-            rows["month"].extend(list(span))
-            rows["node"].extend([name] * len(span))
-            rows["level"].extend([level] * len(span))
-            rows["tier"].extend([tier_name] * len(span))
-            for key, band in zip(("balance_p05", "balance_p50", "balance_p95"), bands):
-                rows[key].extend(band.tolist())
-            rows["reserve_ratio"].extend([float(b / c) if c > 0 else None for b, c in zip(total, covered[span.start:span.stop])])
-    return pa.table({k: pa.array(v, type=MONTH_TYPES.get(k)) for k, v in rows.items()})
+    for span in (range(m, min(m + step, st.horizon_months)) for m in range(0, st.horizon_months, step)):
+        totals = {name: np.zeros((len(span), res.n_paths)) for name, _ in sums}
+        for j, node in enumerate(st.node_ids):
+            part = res.node_balance(j, span)  # (months of the span, paths)
+            _add_bands(found[node], part, res.weight, covered[node], span)
+            for name, members in sums:
+                if members[j]:
+                    totals[name] += part
+        for name, _ in sums:
+            _add_bands(found[name], totals.pop(name), res.weight, covered[name], span)
+    columns: dict[str, list] = {k: [] for k in MONTH_COLUMNS}
+    for name, level, tier_name, _ in groups:
+        months = found[name]["month"]
+        found[name].update(node=[name] * len(months), level=[level] * len(months), tier=[tier_name] * len(months))
+        for key in MONTH_COLUMNS:
+            columns[key].extend(found[name][key])
+    return pa.table({k: pa.array(v, type=MONTH_TYPES.get(k)) for k, v in columns.items()})
+
+
+def _add_bands(rows: dict[str, list], balance: np.ndarray, weight: np.ndarray, covered: np.ndarray,
+               span: range) -> None:
+    """The months of ``span`` of one group: balance quantiles over paths and the reserve ratio."""
+    by_path = np.ascontiguousarray(balance.T)  # (paths, months of the span)
+    bands = quantile(by_path, [0.05, 0.5, 0.95], axis=0, weight=weight)
+    total = np.cumsum(weight[:, None] * by_path, axis=0)[-1]  # a running sum: the same bits for any span
+    rows["month"].extend(span)
+    for key, band in zip(("balance_p05", "balance_p50", "balance_p95"), bands):
+        rows[key].extend(band.tolist())
+    rows["reserve_ratio"].extend([float(b / c) if c > 0 else None for b, c in zip(total, covered[span.start:span.stop])])
 
 
 def _outermost(covers: np.ndarray, members: np.ndarray) -> np.ndarray:
