@@ -34,7 +34,7 @@ from .importance import (
 from .ledger import COUNTY_COLUMNS, NODE_COLUMNS, PATH_COLUMNS, LedgerResult, run_ledger
 from .limits import check_resources
 from .scenario import Scenario
-from .spool import Spool
+from .spool import Spool, remove_stale
 from .structure import Structure, compile_structure
 
 Progress = Callable[[int, int], None]  # (paths done, paths in all)
@@ -173,6 +173,7 @@ def simulate(
     if workers < 1:
         raise ValueError("workers must be at least 1")
     folder = Path(tempfile.gettempdir()) if spool_folder is None else spool_folder
+    remove_stale(folder)  # a killed run's spool would hold disk space that this run's check counts on
     must_spool = check_resources(scenario, n_paths, workers, folder)
     keep_freed_memory()
     st = compile_structure(scenario)

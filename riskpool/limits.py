@@ -19,7 +19,9 @@ BYTES_PER_CANDIDATE = 160  # fates plus the temporaries of sampling them
 CANDIDATES_PER_SECOND = 10e6  # candidate loan-paths per second per worker (sampling + ledger)
 MAX_HOURS = 48.0
 MEMORY_FRACTION = 0.6  # of physical memory that one run may use
-SPOOL_ABOVE_BYTES = 2**30  # results estimated above this go to disk when the caller allows (riskpool.spool)
+# results estimated above this go to disk when the caller allows (riskpool.spool); the variable
+# lets a machine with little memory spool earlier (and the crash tests spool small runs)
+SPOOL_ABOVE_BYTES = int(os.environ.get("RISKPOOL_SPOOL_ABOVE_BYTES", 2**30))
 SPOOLED_VECTORS = 40  # vectors of one float64 a path held at once by a spooled run (summary, tables)
 DISK_MARGIN = 1.6  # spool files plus the result tables written beside them
 

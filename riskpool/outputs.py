@@ -31,6 +31,7 @@ from .engine import Results
 from .fates import BLOCK_PATHS, STREAMS
 from .ledger import PATH_COLUMNS
 from .metrics import QUANTILE_METHOD, quantile
+from .spool import process_alive
 from .structure import SLOT_TIERS
 
 RESULT_FILES = ("summary.json", "paths.parquet", "nodes.parquet", "months.parquet")
@@ -210,21 +211,8 @@ def remove_stale_temporaries(folder: Path, names: tuple[str, ...]) -> None:
     for name in names:
         for tmp in folder.glob(f".{name}.tmp-*"):
             pid = tmp.name.rpartition("-")[2]
-            if pid.isdigit() and not _running(int(pid)):
+            if pid.isdigit() and not process_alive(int(pid)):
                 tmp.unlink(missing_ok=True)
-
-
-def _running(pid: int) -> bool:
-    """Whether process ``pid`` exists (on POSIX; elsewhere it is assumed to)."""
-    if os.name != "posix":  # on Windows os.kill(pid, 0) would terminate the process
-        return True
-    try:
-        os.kill(pid, 0)  # signal 0 only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, as another user's process
-        pass
-    return True
 
 
 def sha256_file(path: Path) -> str:

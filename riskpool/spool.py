@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 KINDS = ("paths", "nodes", "counties", "balance")
+SPOOL_PREFIX = ".spool.tmp-"
 ITEM = 8  # float64
 
 
@@ -33,7 +34,8 @@ class Spool:
 
     def __init__(self, folder: Path, n_paths: int, shapes: dict[str, tuple[int, ...]]):
         """``shapes``: per kind, the leading dimensions before the path axis (see the module doc)."""
-        self.folder = Path(tempfile.mkdtemp(prefix=".spool.tmp-", dir=folder))
+        # the writer's process id ends the name, so that a later run can delete a killed run's spool
+        self.folder = Path(tempfile.mkdtemp(prefix=SPOOL_PREFIX, suffix=f"-{os.getpid()}", dir=folder))
         self.n_paths = n_paths
         self.shapes = shapes
         self.fds: dict[str, int] = {}
@@ -77,3 +79,24 @@ def _remove(fds: dict[str, int], folder: Path) -> None:
     for fd in fds.values():
         os.close(fd)
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_stale(folder: Path) -> None:
+    """Delete the spools that killed runs left in ``folder`` (their writer no longer exists)."""
+    for spool in folder.glob(f"{SPOOL_PREFIX}*"):
+        pid = spool.name.rpartition("-")[2]
+        if spool.is_dir() and pid.isdigit() and not process_alive(int(pid)):
+            shutil.rmtree(spool, ignore_errors=True)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (on POSIX; elsewhere it is assumed to)."""
+    if os.name != "posix":  # on Windows os.kill(pid, 0) would terminate the process
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0 only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, as another user's process
+        pass
+    return True

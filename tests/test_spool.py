@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import gc
 import json
+import os
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from processes import kill_group, reaped
 
 from riskpool import engine, limits, outputs, scenario
 from riskpool.cli import main
 from riskpool.metrics import summarize
 from riskpool.scenario import ScenarioError
+from riskpool.spool import SPOOL_PREFIX
 
 
 def written(s: scenario.Scenario, folder: Path, **settings) -> dict[str, str]:
@@ -96,3 +102,30 @@ def test_a_run_too_large_for_the_disk_is_refused(tmp_path: Path, monkeypatch: py
     problem = caught.value.problems[0]
     assert problem.path == "simulation.paths" and str(tmp_path) in problem.allowed and "disk" in problem.allowed
     assert list(tmp_path.iterdir()) == []
+
+
+def spooled_run(out: Path) -> subprocess.Popen:
+    """`riskpool run` of 20,000 minimal paths into ``out``, its results on disk (a process group)."""
+    env = {**os.environ, "RISKPOOL_SPOOL_ABOVE_BYTES": "1"}
+    return subprocess.Popen([sys.executable, "-m", "riskpool", "run", "minimal", "--paths", "20000", "--out", str(out)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.3, 0.8])
+def test_a_killed_spooled_run_leaves_no_spool_after_the_rerun(tmp_path: Path, delay: float):
+    reference = tmp_path / "reference"
+    assert spooled_run(reference).wait(timeout=300) == 0
+    out = tmp_path / "killed"
+    with reaped(spooled_run(out)) as proc:
+        while proc.poll() is None and not list(out.glob(f"{SPOOL_PREFIX}*")):
+            time.sleep(0.005)
+        time.sleep(delay)
+        assert proc.poll() is None, "the run ended before the kill: give it more paths"
+        kill_group(proc)
+    assert list(out.glob(f"{SPOOL_PREFIX}*")), "the killed run left its spool"
+    rerun = spooled_run(out)
+    assert rerun.wait(timeout=300) == 0, rerun.stderr.read().decode()
+    rerun.stderr.close()
+    assert not list(out.glob(f"{SPOOL_PREFIX}*"))  # the killed run's spool is gone, and the rerun's
+    for name in (*outputs.RESULT_FILES,):
+        assert (out / name).read_bytes() == (reference / name).read_bytes(), name
