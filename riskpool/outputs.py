@@ -41,7 +41,7 @@ MONTH_TYPES = {"month": pa.int32(), "reserve_ratio": pa.float64()}
 
 
 CHUNK_PATHS = 20_000  # paths per row group of paths/nodes.parquet: tables are built and written a chunk at a time
-CHUNK_VALUES = 2**23  # float64 values of balances summed at once for the months table (64 MiB)
+CHUNK_VALUES = 2**21  # float64 values of one node's balances read at once for the months table (16 MiB)
 
 
 def path_chunks(n_paths: int) -> list[slice]:
