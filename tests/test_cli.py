@@ -66,8 +66,11 @@ def replaced(text: str, old: str, new: str) -> str:
     return text.replace(old, new)
 
 
+TEMP = Path(tempfile.gettempdir())  # where `run` without --out keeps large results
+
+
 def expected_problems(source: str, overrides: list[str], paths: int | None = None,
-                      spool_folder: Path = Path(tempfile.gettempdir())) -> list[Problem]:
+                      spool_folder: Path = TEMP) -> list[Problem]:
     """What the library finds wrong with the input the command is given (load, then resources,
     with results too large for memory going to ``spool_folder``'s disk, as `run` does)."""
     try:
