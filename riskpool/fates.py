@@ -14,6 +14,7 @@ months uniformly at random, which has exactly the law of independent monthly Poi
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -67,7 +68,7 @@ def sample_block(st: Structure, seed: int, block: int, n_paths: int, shift: np.n
     w = rng["city"].standard_normal((n_paths, years, st.n_cities)) if st.rho_city > 0 else None
     hazard = cumulative_hazard(st, z, w)
     totals = rng["counts"].poisson(st.monthly_rate * horizon, size=(n_paths, st.n_counties))
-    months = rng["months"].integers(0, horizon, size=int(totals.sum()), dtype=np.int64)
+    months = rng["months"].integers(0, horizon, size=int(totals.sum()), dtype=np.int32)  # the numbers of int64, half the bytes
     uniform = rng["defaults"].random(int(totals.sum() + n_paths * st.initial_loans.sum()))
     path_start, county, orig, default_month = place_loans(
         totals, months, st.initial_loans, horizon, st.tenor, st.risk_class, uniform, np.exp(-hazard)
@@ -119,9 +120,11 @@ def _accumulate_hazard(monthly):  # pragma: no cover - compiled
 def place_loans(totals, months, initial, horizon, tenor, risk_class, uniform, survival):  # pragma: no cover
     """Number the candidate loans (loan-id order) and find each one's default month.
 
-    A counting sort puts the drawn loans in order of month, county and draw order. The loan
-    with id ``i`` takes ``uniform[i] = U`` and defaults in the first month of its risk window
-    where the cumulative hazard since origination reaches ``E = -ln U`` (an Exp(1) variable).
+    A counting sort by month puts the drawn loans in loan-id order: they were drawn county by
+    county, and the sort keeps that order within a month. The loan with id ``i`` takes
+    ``uniform[i] = U`` and defaults in the first month of its risk window where the cumulative
+    hazard since origination reaches ``E = -ln U`` (an Exp(1) variable).
+    Indices are unsigned where numba would otherwise test each one for a negative value.
     """
     n_paths, n_counties = totals.shape
     per_path = totals.sum(axis=1) + initial.sum()
@@ -131,59 +134,57 @@ def place_loans(totals, months, initial, horizon, tenor, risk_class, uniform, su
     county = np.empty(path_start[-1], dtype=np.int32)
     orig = np.empty(path_start[-1], dtype=np.int32)
     default_month = np.empty(path_start[-1], dtype=np.int32)
-    cell = np.zeros((horizon, n_counties), dtype=np.int64)
+    first = np.zeros(horizon, dtype=np.int64)  # next place of a loan of each month
     drawn = 0
     for b in range(n_paths):
         pos = path_start[b]
         for c in range(n_counties):  # initial loans: month -1
-            alive = survival[b, risk_class[c]]
             for _ in range(initial[c]):
-                county[pos] = c
-                orig[pos] = -1
-                default_month[pos] = _default_month(alive, -1, tenor[c], uniform[pos], horizon)
+                county[np.uint64(pos)] = c
                 pos += 1
-        cell[:] = 0
-        k = drawn
+        orig[path_start[b] : pos] = -1
+        first[:] = 0
+        for j in range(drawn, drawn + totals[b].sum()):
+            first[np.uint64(months[np.uint64(j)])] += 1
+        for m in range(horizon):
+            count = first[m]
+            first[m] = pos
+            orig[pos : pos + count] = m
+            pos += count
         for c in range(n_counties):
             for _ in range(totals[b, c]):
-                cell[months[k], c] += 1
-                k += 1
-        for m in range(horizon):  # cell counts -> first position of each (month, county) cell
-            for c in range(n_counties):
-                count = cell[m, c]
-                cell[m, c] = pos
-                pos += count
-        for c in range(n_counties):
-            alive = survival[b, risk_class[c]]
-            for _ in range(totals[b, c]):
-                m = months[drawn]
-                i = cell[m, c]
-                cell[m, c] += 1
+                m = np.uint64(months[np.uint64(drawn)])
+                i = np.uint64(first[m])
+                first[m] = i + np.uint64(1)
                 county[i] = c
-                orig[i] = m
-                default_month[i] = _default_month(alive, m, tenor[c], uniform[i], horizon)
                 drawn += 1
+        alive = survival[b]
+        for i in range(path_start[b], path_start[b + 1]):
+            i = np.uint64(i)
+            c = np.uint64(county[i])
+            default_month[i] = _default_month(alive, np.uint64(risk_class[c]), orig[i], tenor[c], uniform[i], horizon)
     return path_start, county, orig, default_month
 
 
 @njit(cache=True, inline="always")
-def _default_month(survival, o, tenor, u, horizon):  # pragma: no cover - compiled
+def _default_month(survival, k, o, tenor, u, horizon):  # pragma: no cover - compiled
     """First m in o+1 .. min(o+tenor, T-1) with cumulative hazard since o >= -ln u, else NO_DEFAULT.
 
-    In survival terms (survival = exp(-cumulative hazard)): ``survival[m+1] <= u * survival[o+1]``,
-    with no logarithm per loan. The PD cap (1 - 1e-12, a hazard of at most 27.7 a year) and the
-    horizon limit (20 years) keep the survival above 1e-241, far from underflow.
+    In survival terms (survival[k] = exp(-cumulative hazard) of risk class k): the first m with
+    ``survival[k, m+1] <= u * survival[k, o+1]``, found by bisection with no logarithm per loan.
+    The PD cap (1 - 1e-12, a hazard of at most 27.7 a year) and the horizon limit (20 years) keep
+    the survival above 1e-241, far from underflow.
     """
     last = min(o + tenor, horizon - 1)
     if last <= o:
         return NO_DEFAULT
-    bar = u * survival[o + 1]
-    if survival[last + 1] > bar:
+    bar = u * survival[k, np.uint64(o + 1)]
+    if survival[k, np.uint64(last + 1)] > bar:
         return NO_DEFAULT
     lo, hi = o + 1, last
     while lo < hi:
         mid = (lo + hi) // 2
-        if survival[mid + 1] <= bar:
+        if survival[k, np.uint64(mid + 1)] <= bar:
             hi = mid
         else:
             lo = mid + 1
@@ -196,7 +197,7 @@ def loan_sizes(st: Structure, rng: np.random.Generator, county: np.ndarray) -> n
         return st.size_mean[county]
     sigma = np.sqrt(np.log1p(st.size_cv**2))
     # single precision (7 significant digits of a size) halves the cost of this step
-    x = rng.standard_normal(len(county), dtype=np.float32)
+    x = standard_normal_f32(rng, len(county))
     if np.all(sigma == sigma[0]):  # one shape for all counties: vectorised in place
         x *= np.float32(sigma[0])
         x -= np.float32(0.5 * sigma[0] ** 2)
@@ -204,9 +205,109 @@ def loan_sizes(st: Structure, rng: np.random.Generator, county: np.ndarray) -> n
         x *= sigma[county].astype(np.float32)
         x -= (0.5 * sigma[county] ** 2).astype(np.float32)
     np.exp(x, out=x)
-    size = x.astype(np.float64)
-    size *= st.size_mean[0] if np.all(st.size_mean == st.size_mean[0]) else st.size_mean[county]
-    return size
+    mean = st.size_mean[0] if np.all(st.size_mean == st.size_mean[0]) else st.size_mean[county]
+    return np.multiply(x, mean, dtype=np.float64)  # in double precision, in one pass
+
+
+def standard_normal_f32(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``rng.standard_normal(n, dtype=np.float32)``: the same numbers, faster.
+
+    numpy's single-precision ziggurat turns each 32-bit word of the generator into a normal,
+    rejecting about 1.5 % of them (a rejection costs one or two more words). Here numpy draws
+    the words in bulk (``integers`` over the full 32-bit range yields the very words the sampler
+    would read) and a compiled copy of the sampler turns them into normals. Words left over are
+    never used: a block's ``sizes`` stream draws nothing else.
+    """
+    out = np.empty(n, dtype=np.float32)
+    words = rng.integers(0, 2**32, size=n + n // 16 + 64, dtype=np.uint32)
+    done, used = _ziggurat(words, out, 0)
+    while done < n:  # rare: more rejections than the margin allows
+        more = rng.integers(0, 2**32, size=(n - done) + 64, dtype=np.uint32)
+        words = np.concatenate((words[used:], more))  # from the first word of the unfinished normal
+        done, used = _ziggurat(words, out, done)
+    return out
+
+
+def _ziggurat_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """numpy's 256-layer single-precision ziggurat tables (Marsaglia & Tsang 2000), bit for bit."""
+    scale, r, v = 2.0**23, _ZIG_R, 4.92867323399e-3
+    k, w, f = np.zeros(256), np.zeros(256), np.zeros(256)
+    q = v / math.exp(-0.5 * r * r)
+    k[0], w[0], w[255], f[0], f[255] = r / q * scale, q / scale, r / scale, 1.0, math.exp(-0.5 * r * r)
+    x, prev = r, r
+    for i in range(254, 0, -1):
+        x = math.sqrt(-2.0 * math.log(v / x + math.exp(-0.5 * x * x)))
+        k[i + 1], prev = x / prev * scale, x
+        f[i], w[i] = math.exp(-0.5 * x * x), x / scale
+    return np.round(k).astype(np.uint32), w.astype(np.float32), f.astype(np.float32)
+
+
+_ZIG_R = 3.6541528853610088  # where the tail starts
+_KI, _WI, _FI = _ziggurat_tables()  # compiled into the kernels as constants
+
+
+@njit(cache=True)
+def _ziggurat(words, out, done):  # pragma: no cover - compiled
+    """Normals out[done:] from 32-bit words, as numpy's ``random_standard_normal_f`` makes them.
+
+    Returns (normals done, words used); stops before a normal that might run out of words.
+    """
+    k = 0
+    for i in range(done, len(out)):
+        if k + 3 > len(words):  # a rejected word needs one more, the tail two at a time
+            return i, k
+        x, accepted = _layer(words[k])
+        if accepted:  # 98.5 % of normals
+            k += 1
+        else:
+            x, k_next = _rejected(words, k)
+            if k_next < 0:
+                return i, k
+            k = k_next
+        out[i] = x
+    return len(out), k
+
+
+@njit(cache=True, inline="always")
+def _layer(word):  # pragma: no cover - compiled
+    """The candidate normal of one word and whether it lies inside its layer's rectangle."""
+    idx = word & 0xFF
+    rabs = (word >> 9) & 0x7FFFFF
+    # the sign as an exact factor of +-1: a branch here would be mispredicted half the time
+    sign = np.float32(1.0) - np.float32(2.0) * np.float32((word >> 8) & 1)
+    return np.float32(rabs) * _WI[idx] * sign, rabs < _KI[idx]
+
+
+@njit(cache=True)
+def _rejected(words, k):  # pragma: no cover - compiled
+    """numpy's slow branches, from a word outside its rectangle at words[k] on: the normal and
+    the next unused word, or -1 if the words run out first."""
+    while k + 2 < len(words):
+        word = words[k]
+        x, accepted = _layer(word)
+        k += 1
+        if accepted:
+            return x, k
+        idx = word & 0xFF
+        if idx == 0:  # the tail beyond _ZIG_R
+            while k + 2 <= len(words):
+                xx = -np.float32(1.0 / _ZIG_R) * np.float32(math.log1p(-_unit(words[k])))
+                yy = -np.float32(math.log1p(-_unit(words[k + 1])))
+                k += 2
+                if yy + yy > xx * xx:
+                    return (-(np.float32(_ZIG_R) + xx) if (word >> 17) & 1 else np.float32(_ZIG_R) + xx), k
+            return x, -1
+        u = _unit(words[k])
+        k += 1
+        if (_FI[idx - 1] - _FI[idx]) * u + _FI[idx] < math.exp(-0.5 * np.float64(x) * np.float64(x)):
+            return x, k
+    return np.float32(0.0), -1
+
+
+@njit(cache=True, inline="always")
+def _unit(word):  # pragma: no cover - compiled
+    """numpy's ``next_float``: the top 24 bits of a word as a float32 in [0, 1)."""
+    return np.float32(word >> 8) * np.float32(1.0 / 16777216.0)
 
 
 def collateral_outcomes(
@@ -223,14 +324,17 @@ def collateral_outcomes(
     They are drawn for defaulted candidates only, in loan-id order: recoveries from numpy's
     Beta sampler, delays by inverting the Gamma distribution at whole months (exact).
     """
-    path = np.searchsorted(path_start, defaulted, side="right") - 1
-    mean = downturn_mean(st.recovery_mean, st.recovery_loading, z[path, default_month[defaulted] // 12])
+    if _steady_recovery(st.recovery_mean, st.recovery_loading):  # one Beta for all: scalar parameters
+        mean = np.float64(st.recovery_mean)  # draw the same numbers as arrays of them, faster
+    else:
+        path = np.searchsorted(path_start, defaulted, side="right") - 1
+        mean = downturn_mean(st.recovery_mean, st.recovery_loading, z[path, default_month[defaulted] // 12])
     if st.recovery_sd > 0 and len(defaulted):
         concentration = st.recovery_mean * (1 - st.recovery_mean) / st.recovery_sd**2 - 1
         mean = np.clip(mean, 1e-12, 1 - 1e-12)  # a Beta needs both parameters > 0
-        recovery = recovery_rng.beta(mean * concentration, (1 - mean) * concentration)
+        recovery = recovery_rng.beta(mean * concentration, (1 - mean) * concentration, size=len(defaulted))
     else:
-        recovery = mean
+        recovery = np.full(len(defaulted), mean)
     return recovery, disposal_delays(st.disposal_mean, st.disposal_sd, delay_rng, len(defaulted))
 
 
@@ -242,15 +346,27 @@ def disposal_delays(mean: float, sd: float, rng: np.random.Generator, n: int) ->
     """
     if sd == 0:
         return np.full(n, max(1, math.ceil(mean)), dtype=np.int32)
+    return np.maximum(1, np.searchsorted(_delay_cdf(mean, sd), rng.random(n), side="left")).astype(np.int32)
+
+
+@functools.lru_cache(maxsize=16)
+def _delay_cdf(mean: float, sd: float) -> np.ndarray:
+    """The Gamma(mean, sd) distribution function at whole months, 1 at the last (computed once a run)."""
     shape, scale = (mean / sd) ** 2, sd**2 / mean
     months = np.arange(0, int(mean + 40 * sd) + 2)
     cdf = special.gammainc(shape, months / scale)
     cdf[-1] = 1.0
-    return np.maximum(1, np.searchsorted(cdf, rng.random(n), side="left")).astype(np.int32)
+    cdf.flags.writeable = False
+    return cdf
 
 
 def downturn_mean(mean: float, loading: float, z: np.ndarray) -> np.ndarray:
     """Beta mean in the year of default: ``Phi(Phi^-1(mean) + loading * Z_y)``."""
-    if loading == 0 or mean in (0.0, 1.0):
+    if _steady_recovery(mean, loading):
         return np.full(z.shape, mean)
     return special.ndtr(special.ndtri(mean) + loading * z)
+
+
+def _steady_recovery(mean: float, loading: float) -> bool:
+    """Whether the recovery mean is the same in every year (no downturn link)."""
+    return loading == 0 or mean in (0.0, 1.0)

@@ -8,10 +8,12 @@ through the months in the order of MODEL.md section 5:
     defaults; new claims (by default month, then loan id); maturities; originations.
 
 Events of a path are kept in per-month linked lists (defaults, claims, disposals) that are
-appended in loan-id order, so each list is already in the order the rules require; maturities
-are found by scanning the loans originated one tenor earlier, also in loan-id order.
-Queued claims are kept in a linked list per fund node, in the order they were queued, which is
-the order of due month, default month and loan id.
+appended in loan-id order, so each list is already in the order the rules require; performing
+loans wait in a book kept in the order they were originated, from which a maturity step reads
+those originated one tenor earlier, also in loan-id order. Queued claims are kept in a linked
+list per fund node, in the order they were queued, which is the order of due month, default
+month and loan id. Every sum is added up in the same order as the rules state, so the results
+do not depend on how the kernel is organised for speed.
 """
 
 from __future__ import annotations
@@ -110,53 +112,13 @@ def _push(heads, which, nxt, month, i):  # pragma: no cover - compiled
 
 
 @njit(cache=True, inline="always")
-def _band(size, band_max):  # pragma: no cover - compiled
-    """Row of the shares table for a loan: the first band with size <= max_loan, else the top level."""
-    for k in range(len(band_max)):
-        if size <= band_max[k]:
-            return k
-    return len(band_max)
-
-
-@njit(cache=True)
-def _pay_fund(record, slot, amount, month, county, bal, county_fund, overflow, policy,
-              assigned, queued, node_stats, q_head, q_tail, q_next):  # pragma: no cover
-    """Slot ``slot``'s fund pays ``amount`` of a claim; returns what falls to the bank."""
-    to_bank = 0.0
-    while amount > 0.0:
-        node = county_fund[county, slot]
-        node_stats[node, N_DUE] += amount
-        pay = min(bal[node], amount)
-        bal[node] -= pay
-        node_stats[node, N_PAID] += pay
-        assigned[record, slot] += pay
-        rest = amount - pay
-        if rest <= 0.0:
-            break
-        if rest > TOLERANCE and node_stats[node, N_FIRST] < 0:
-            node_stats[node, N_FIRST] = month
-        if policy == 0:  # queue: waits for later inflows
-            assigned[record, slot] += rest
-            queued[record, slot] += rest
-            item = record * 3 + slot
-            q_next[item] = -1
-            if q_head[node] < 0:
-                q_head[node] = item
-            else:
-                q_next[q_tail[node]] = item
-            q_tail[node] = item
-            break
-        if policy == 1:  # parent: the next fund up pays at once, before its own part
-            up = overflow[county, slot]
-            if up == BANK:
-                to_bank += rest
-                break
-            slot = up
-            amount = rest
-            continue
-        to_bank += rest  # bank
-        break
-    return to_bank
+def _covered(cover, amount, out_g, out_i):  # pragma: no cover - compiled
+    """Outstanding on which guarantee fees (cover bit 1) and insurance premiums (bit 2) are earned."""
+    if cover & 1:
+        out_g += amount
+    if cover & 2:
+        out_i += amount
+    return out_g, out_i
 
 
 @njit(cache=True)
@@ -164,8 +126,11 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                   node_initial, node_topup, county_fund, route, overflow,
                   tenor, ip_share, band_max, shares, tier_split, rules, weight,
                   out_paths, out_nodes, out_counties, out_balance, out_covered):  # pragma: no cover
+    # Speed: the loops over loans call no helper that takes an array. numba counts references to
+    # arrays handed to a function with atomic instructions, which cost more than the loop bodies.
     n_nodes = len(node_initial)
     n_counties = len(tenor)
+    n_bands = len(band_max)
     basis = int(rules[R_BASIS])
     lag = int(rules[R_LAG])
     cap = rules[R_CAP]
@@ -183,17 +148,48 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
     i_cap = rules[R_I_CAP]
     keep = 1.0 - rules[R_DISPOSAL_COST]
 
+    # shares row -> cover bits: 1 guarantee fees are earned on the loan, 2 insurance premiums
+    covers = np.empty(n_bands + 1, dtype=np.int64)
+    for row in range(n_bands + 1):
+        covers[row] = (shares[row, S_GUAR] > 0.0) + 2 * (shares[row, S_INS] > 0.0)
+    # Outstanding principal, added up in the order loans come and go: per county (out[c]), per
+    # city fund (out[n_counties + node]; out[n_counties + n_nodes] collects the counties whose
+    # city has no fund) and in all (out[total], written at month ends). A county's fund covers
+    # exactly its county's loans and the province's fund all of them, so these sums are theirs.
+    total = n_counties + n_nodes + 1
+    out = np.empty(total + 1)
+    city_of = np.where(county_fund[:, 1] >= 0, county_fund[:, 1], n_nodes) + n_counties
+    covers_out = np.empty(n_nodes, dtype=np.int64)  # the slot of out[] each fund node covers
+    for j in range(n_nodes):
+        covers_out[j] = n_counties + j
+    for c in range(n_counties):
+        if county_fund[c, 0] >= 0:
+            covers_out[county_fund[c, 0]] = c
+        if county_fund[c, 2] >= 0:
+            covers_out[county_fund[c, 2]] = total
+
     max_loans = 0
     for b in range(len(path_start) - 1):
         max_loans = max(max_loans, path_start[b + 1] - path_start[b])
-    # Scratch reused across paths. Loan lists (defaults, maturities) hold local loan indices;
-    # a defaulted loan gets a record r (in default order) that the claim, disposal and queue
-    # lists refer to. Records are initialised when created, so nothing is reset per path.
+    # Scratch reused across paths. Loan lists (defaults) hold local loan indices; a defaulted loan
+    # gets a record r (in default order) that the claim, disposal and queue lists refer to.
+    # Records are initialised when created, so nothing is reset per path.
     nxt_loan = np.empty(max_loans, dtype=np.int64)  # defaults of a month, in loan-id order
-    performing = np.empty(max_loans, dtype=np.bool_)  # originated and never to default
+    loan_row = np.empty(max_loans, dtype=np.int64)  # shares row of an originated loan that defaults
+    loan_fate = np.empty(max_loans, dtype=np.int64)  # its position in defaulted / recovery / delay
+    to_default = np.empty(max_loans, dtype=np.int64)  # originated this month, will default
+    passing = np.empty(max_loans, dtype=np.int64)  # candidates of the month that pass the first rules
+    # The book of performing loans (originated, never to default) in loan-id order, as they are
+    # originated: those of month o are entries booked[o + 1] .. booked[o + 2] - 1, and each
+    # matures at o + tenor, so a maturity step reads one stretch per tenor.
+    book_size = np.empty(max_loans)
+    book_county = np.empty(max_loans, dtype=np.int64)
+    book_cover = np.empty(max_loans, dtype=np.int64)
+    booked = np.empty(horizon + 2, dtype=np.int64)
     tenors = np.unique(tenor)
     rec_loan = np.empty(max_loans, dtype=np.int64)  # global loan index of record r
-    rec_fate = np.empty(max_loans, dtype=np.int64)  # its position in defaulted / recovery / delay
+    rec_fate = np.empty(max_loans, dtype=np.int64)  # as loan_fate and loan_row, for record r
+    rec_row = np.empty(max_loans, dtype=np.int64)
     net_first = np.empty(max_loans, dtype=np.bool_)  # recovery goes to the bank before the claim
     claimed = np.empty(max_loans, dtype=np.bool_)
     recovered = np.empty(max_loans)
@@ -205,16 +201,21 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
     q_next = np.empty(3 * max_loans, dtype=np.int64)
     heads = np.empty((6, horizon), dtype=np.int64)  # head and tail rows: defaults, claims, disposals
     month_start = np.empty(horizon + 2, dtype=np.int64)
+    months_from = np.arange(-1, horizon + 1)  # loan ids of month m start at the first orig >= m
     bal = np.empty(n_nodes)
     q_head = np.empty(n_nodes, dtype=np.int64)
     q_tail = np.empty(n_nodes, dtype=np.int64)
     cum_in = np.empty(n_nodes)
-    out_c = np.empty(n_counties)
-    out_node = np.empty(n_nodes)  # outstanding principal of loans under each fund node
+    asked = np.empty(n_nodes)  # everything each node was asked to pay (its N_DUE)
+    required = np.empty(n_nodes)  # the largest gap between what was due and what came in
+    orig_c = np.empty(n_counties)  # principal originated per county
     npl_c = np.empty(n_counties)
     # loans in default per county: at 0 npl_c is reset to exactly 0, so that rounding residue
     # of additions and subtractions never looks like a non-performing ratio
     npl_n = np.empty(n_counties, dtype=np.int64)
+    # the counties with loans in default (npl_n > 0), in no particular order, and their places
+    active = np.empty(n_counties, dtype=np.int64)
+    active_at = np.empty(n_counties, dtype=np.int64)
     stop_until = np.empty(n_counties, dtype=np.int64)
     merged = np.empty(3)
 
@@ -229,13 +230,19 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
         q_head[:] = -1
         q_tail[:] = -1
         cum_in[:] = 0.0
-        out_c[:] = 0.0
-        out_node[:] = 0.0
+        out[:] = 0.0
+        asked[:] = 0.0
+        required[:] = 0.0
+        orig_c[:] = 0.0
         npl_c[:] = 0.0
         npl_n[:] = 0
+        n_active = 0
         stop_until[:] = 0
         nst[:, N_FIRST] = -1.0
         n_rec = 0
+        n_book = 0
+        booked[0] = 0
+        fate = np.searchsorted(defaulted, lo)  # the path's first defaulting candidate
         out_total = 0.0
         out_g = 0.0
         out_i = 0.0
@@ -248,12 +255,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
         n_originated = 0
 
         # candidates of month m are local loans month_start[m + 1] .. month_start[m + 2] - 1
-        k = 0
-        for m in range(-1, horizon):
-            month_start[m + 1] = k
-            while k < n and orig[lo + k] == m:
-                k += 1
-        month_start[horizon + 1] = n
+        month_start[:] = np.searchsorted(orig[lo : lo + n], months_from)
 
         for m in range(-1, horizon):
             if m >= 0:
@@ -279,6 +281,9 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                     npl_n[c] -= 1
                     if npl_n[c] == 0:
                         npl_c[c] = 0.0
+                        n_active -= 1  # the last active county takes its place
+                        active[active_at[c]] = active[n_active]
+                        active_at[active[n_active]] = active_at[c]
                     if not net_first[r]:
                         frac = amount / size[g]
                         for s in range(3):
@@ -314,16 +319,24 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                 while i >= 0:
                     g = lo + i
                     c = county[g]
-                    out_total = _book(g, c, -1.0, size, out_c, out_node, county_fund, out_total)
-                    out_g, out_i = _covered_update(size[g], band_max, shares, out_g, out_i, -1.0)
-                    npl_c[c] += size[g]
+                    x = size[g]
+                    out_total -= x
+                    out[c] -= x
+                    out[city_of[c]] -= x
+                    out_g, out_i = _covered(covers[loan_row[i]], -x, out_g, out_i)
+                    if npl_n[c] == 0:
+                        active[n_active] = c
+                        active_at[c] = n_active
+                        n_active += 1
+                    npl_c[c] += x
                     npl_n[c] += 1
-                    pth[P_DEF_EAD] += size[g]
+                    pth[P_DEF_EAD] += x
                     pth[P_N_DEF] += 1
                     r = n_rec
                     n_rec += 1
                     rec_loan[r] = g
-                    rec_fate[r] = np.searchsorted(defaulted, g)
+                    rec_fate[r] = loan_fate[i]
+                    rec_row[r] = loan_row[i]
                     claimed[r] = False
                     recovered[r] = 0.0
                     for s in range(3):
@@ -350,7 +363,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                     claimed[r] = True
                     loss = size[g] - recovered[r] if net_first[r] else size[g]
                     base = ip_share[c] * loss
-                    row = _band(size[g], band_max)
+                    row = rec_row[r]
                     to_bank = loss - base + shares[row, S_BANK] * base
                     fund_part = shares[row, S_FUND] * base
                     if cap > 0.0 and fund_part > cap:
@@ -376,10 +389,43 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                             to_bank += part
                         else:
                             merged[route[c, s]] += part
-                    for s in range(3):
-                        if merged[s] > 0.0:
-                            to_bank += _pay_fund(r, s, merged[s], m, c, bal, county_fund, overflow, policy,
-                                                 assigned, queued, nst, q_head, q_tail, q_next)
+                    for first_slot in range(3):
+                        # slot's fund pays amount; under "parent" what it cannot pay moves up
+                        slot = first_slot
+                        amount = merged[slot]
+                        while amount > 0.0:
+                            node = county_fund[c, slot]
+                            asked[node] += amount
+                            pay = min(bal[node], amount)
+                            bal[node] -= pay
+                            nst[node, N_PAID] += pay
+                            assigned[r, slot] += pay
+                            rest = amount - pay
+                            if rest <= 0.0:
+                                break
+                            if rest > TOLERANCE and nst[node, N_FIRST] < 0:
+                                nst[node, N_FIRST] = m
+                            if policy == 0:  # queue: waits for later inflows
+                                assigned[r, slot] += rest
+                                queued[r, slot] += rest
+                                item = r * 3 + slot
+                                q_next[item] = -1
+                                if q_head[node] < 0:
+                                    q_head[node] = item
+                                else:
+                                    q_next[q_tail[node]] = item
+                                q_tail[node] = item
+                                break
+                            if policy == 1:  # parent: the next fund up pays at once, before its own part
+                                up = overflow[c, slot]
+                                if up == BANK:
+                                    to_bank += rest
+                                    break
+                                slot = up
+                                amount = rest
+                                continue
+                            to_bank += rest  # bank
+                            break
                     party[r, S_BANK] += to_bank
                     r = nxt_claim[r]
 
@@ -387,18 +433,22 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                 for t in tenors:
                     if m - t < -1:
                         continue
-                    for i in range(month_start[m - t + 1], month_start[m - t + 2]):
-                        g = lo + i
-                        if performing[i] and tenor[county[g]] == t:
-                            out_total = _book(g, county[g], -1.0, size, out_c, out_node, county_fund, out_total)
-                            out_g, out_i = _covered_update(size[g], band_max, shares, out_g, out_i, -1.0)
+                    for q in range(booked[m - t + 1], booked[m - t + 2]):
+                        q = np.uint64(q)
+                        c = np.uint64(book_county[q])
+                        if tenor[c] != t:
+                            continue
+                        x = book_size[q]
+                        out_total -= x
+                        out[c] -= x
+                        out[city_of[c]] -= x
+                        out_g, out_i = _covered(book_cover[q], -x, out_g, out_i)
 
             # 7. originations: circuit breaker first, then candidates in loan-id order
             if m >= 0 and (breaker > 0.0 or warning > 0.0):
-                for c in range(n_counties):
-                    if npl_n[c] == 0:
-                        continue  # ratio 0: neither warns nor trips
-                    ratio = npl_c[c] / (npl_c[c] + out_c[c])
+                for a in range(n_active):  # a county without loans in default has ratio 0
+                    c = active[a]
+                    ratio = npl_c[c] / (npl_c[c] + out[c])
                     if warning > 0.0 and ratio > warning:
                         cst[c, C_WARN] += 1
                     if breaker > 0.0 and stop_until[c] <= m and ratio > breaker:
@@ -407,41 +457,64 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
             total_bal = 0.0
             for j in range(n_nodes):
                 total_bal += bal[j]
+            # Initial loans (m = -1) are exempt from the origination rules. First the candidates
+            # that pass the rules that do not depend on the book, without a branch per candidate
+            # (its outcome would be hard to predict), then the leverage cap, in loan-id order.
+            now = max(m, 0)
+            lim_size = max_loan if max_loan > 0.0 and m >= 0 else np.inf
+            lim_total = leverage * total_bal + TOLERANCE if leverage > 0.0 and scope == 0 else np.inf
+            n_pass = 0
             for i in range(month_start[m + 1], month_start[m + 2]):
-                g = lo + i
-                c = county[g]
-                performing[i] = False
-                if m >= 0:  # initial loans are exempt from the origination rules
-                    if stop_until[c] > m:
+                g = np.uint64(lo + i)  # unsigned indices skip numba's test for negative ones
+                passing[n_pass] = i
+                n_pass += (stop_until[np.uint64(county[g])] <= now) & (size[g] <= lim_size)
+            n_new = 0
+            for e in range(n_pass):
+                i = passing[e]
+                g = np.uint64(lo + i)
+                c = np.uint64(county[g])
+                x = size[g]
+                if m >= 0:
+                    if out_total + x > lim_total:
                         continue
-                    if max_loan > 0.0 and size[g] > max_loan:
-                        continue
-                    if leverage > 0.0:
-                        if scope == 0:
-                            if out_total + size[g] > leverage * total_bal + TOLERANCE:
-                                continue
-                        else:
-                            own = county_fund[c, 0]
-                            if own < 0 or out_c[c] + size[g] > leverage * bal[own] + TOLERANCE:
-                                continue
-                out_total = _book(g, c, 1.0, size, out_c, out_node, county_fund, out_total)
-                out_g, out_i = _covered_update(size[g], band_max, shares, out_g, out_i, 1.0)
-                originated += size[g]
+                    if leverage > 0.0 and scope == 1:
+                        own = county_fund[c, 0]
+                        if own < 0 or out[c] + x > leverage * bal[own] + TOLERANCE:
+                            continue
+                out_total += x
+                out[c] += x
+                out[city_of[c]] += x
+                row = 0  # the first band with size <= max_loan, else the top level
+                while row < n_bands and x > band_max[row]:
+                    row += 1
+                out_g, out_i = _covered(covers[row], x, out_g, out_i)
+                originated += x
                 n_originated += 1
-                cst[c, C_ORIG] += size[g]
+                orig_c[c] += x
                 if default_month[g] != NO_DEFAULT:
-                    _push(heads, DEFAULTS, nxt_loan, default_month[g], i)
-                else:
-                    performing[i] = True  # until it matures (step 6)
+                    loan_row[i] = row
+                    to_default[n_new] = i
+                    n_new += 1
+                else:  # performing until it matures (step 6)
+                    book_size[n_book] = x
+                    book_county[n_book] = c
+                    book_cover[n_book] = covers[row]
+                    n_book += 1
+            booked[m + 2] = n_book
+            for k in range(n_new):  # defaults to come, in loan-id order, as are the fates
+                i = to_default[k]
+                while fate < len(defaulted) and defaulted[fate] < lo + i:
+                    fate += 1
+                loan_fate[i] = fate
+                _push(heads, DEFAULTS, nxt_loan, default_month[lo + i], i)
 
             if m >= 0:  # month end
                 peak = max(peak, out_total)
+                out[total] = out_total
                 for j in range(n_nodes):
                     out_balance[b, m, j] = bal[j]
-                    out_covered[m, j] += weight[b] * out_node[j]
-                    gap = nst[j, N_DUE] - cum_in[j]
-                    if gap > nst[j, N_REQUIRED]:
-                        nst[j, N_REQUIRED] = gap
+                    out_covered[m, j] += weight[b] * out[covers_out[j]]
+                    required[j] = max(required[j], asked[j] - cum_in[j])
 
         # the horizon: claims not yet due are borne by the bank; queued claims stay unpaid
         for r in range(n_rec):
@@ -461,29 +534,11 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
             nst[j, N_PAYOUT] = nst[j, N_PAID] - nst[j, N_CLAW]
             nst[j, N_FINAL] = bal[j]
             pth[P_L_FUND] += nst[j, N_PAYOUT]
+        cst[:, C_ORIG] = orig_c
+        nst[:, N_DUE] = asked
+        nst[:, N_REQUIRED] = required
         pth[P_FEES] = fees
         pth[P_PREMIUMS] = premiums
         pth[P_PEAK] = peak
         pth[P_ORIG] = originated
         pth[P_N_ORIG] = n_originated
-
-
-@njit(cache=True, inline="always")
-def _book(g, c, sign, size, out_c, out_node, county_fund, out_total):  # pragma: no cover - compiled
-    """Add (sign 1) or remove (sign -1) a loan from the performing book; returns total outstanding."""
-    out_c[c] += sign * size[g]
-    for s in range(3):
-        if county_fund[c, s] >= 0:
-            out_node[county_fund[c, s]] += sign * size[g]
-    return out_total + sign * size[g]
-
-
-@njit(cache=True, inline="always")
-def _covered_update(amount, band_max, shares, out_g, out_i, sign):  # pragma: no cover - compiled
-    """Outstanding principal on which guarantee fees and insurance premiums are earned."""
-    row = _band(amount, band_max)
-    if shares[row, S_GUAR] > 0.0:
-        out_g += sign * amount
-    if shares[row, S_INS] > 0.0:
-        out_i += sign * amount
-    return out_g, out_i

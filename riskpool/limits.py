@@ -88,7 +88,7 @@ def check_resources(s: Scenario, paths: int, workers: int = 1, spool_folder: Pat
             f"{_gib(est['block_bytes'])} per block of {BLOCK_PATHS} paths; this machine allows "
             f"{_gib(allowed)}: lower the loan counts",
         ))
-    elif est["memory_bytes"] > SPOOL_ABOVE_BYTES and spool_folder is not None:
+    elif 1.5 * result_bytes_per_path(s) * paths > SPOOL_ABOVE_BYTES and spool_folder is not None:
         spool = True
         disk = DISK_MARGIN * result_bytes_per_path(s) * paths
         if disk > disk_free_bytes(spool_folder) or spooled_memory_bytes(s, paths, workers) > allowed:
