@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from riskpool.fates import _KI, _ziggurat, standard_normal_f32
+from riskpool.fates import _KI, _words, _ziggurat, standard_normal_f32
 
 
 def bits(x: np.ndarray) -> np.ndarray:
@@ -63,3 +63,14 @@ def test_resuming_after_the_words_run_out() -> None:
             words = np.concatenate((words[used:], ours.integers(0, 2**32, size=3, dtype=np.uint32)))
             done, used = _ziggurat(words, out, done)
         np.testing.assert_array_equal(bits(out), bits(expected))
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 1000, 4097])
+def test_raw_words_continue_numpys_stream(n: int) -> None:
+    """``_words`` draws at least ``n`` of numpy's words, and the next call carries on from there."""
+    for seed in range(20):
+        ours, numpys = twins(seed, False)
+        first, second = _words(ours, n), _words(ours, 3)
+        assert len(first) >= n
+        expected = numpys.integers(0, 2**32, size=len(first) + len(second), dtype=np.uint32)
+        np.testing.assert_array_equal(np.concatenate((first, second)), expected)
