@@ -65,14 +65,17 @@ def timed(stage, function):
 class TimedGenerator:
     STAGES = {"systematic": "systematic factors and hazards", "city": "systematic factors and hazards",
               "counts": "Poisson counts", "months": "origination months", "defaults": "default uniforms"}
-    def __init__(self, rng, stream):
-        self.rng, self.stage = rng, self.STAGES.get(stream)
+    def __init__(self, rng, stage):
+        self.rng, self.stage = rng, stage
     def __getattr__(self, name):
+        if name == "bit_generator" and self.stage:  # raw outputs drawn straight from the bit generator
+            return TimedGenerator(self.rng.bit_generator, self.stage)
         method = getattr(self.rng, name)
         return timed(self.stage, method) if self.stage and callable(method) else method
 
 block_streams = fates.block_streams
-fates.block_streams = lambda seed, block: {k: TimedGenerator(g, k) for k, g in block_streams(seed, block).items()}
+fates.block_streams = lambda seed, block: {k: TimedGenerator(g, TimedGenerator.STAGES.get(k))
+                                           for k, g in block_streams(seed, block).items()}
 fates.cumulative_hazard = timed("systematic factors and hazards", fates.cumulative_hazard)
 fates.place_loans = timed("place_loans: loan ids, default months", fates.place_loans)
 fates.loan_sizes = timed("sizes (normals, exp)", fates.loan_sizes)

@@ -123,10 +123,10 @@ def place_loans(totals, months, initial, horizon, tenor, risk_class, bits, survi
 
     A counting sort by month puts the drawn loans in loan-id order: they were drawn county by
     county, and the sort keeps that order within a month. The loan with id ``i`` takes
-    the uniform ``U`` that numpy's ``random()`` makes of the raw 64-bit output ``bits[i]`` (its top
-    53 bits times 2**-53) and defaults in the first month of its risk window where the cumulative
-    hazard since origination reaches ``E = -ln U`` (an Exp(1) variable).
-    Indices are unsigned where numba would otherwise test each one for a negative value.
+    the uniform ``U`` that numpy's ``random()`` makes of the raw 64-bit output ``bits[i]`` and
+    defaults in the first month of its risk window where the cumulative
+    hazard since origination reaches ``E = -ln U`` (an Exp(1) variable), worked out as the loan
+    is put in its place. Indices are unsigned where numba would otherwise test each one for a negative value.
     """
     n_paths, n_counties = totals.shape
     per_path = totals.sum(axis=1) + initial.sum()
@@ -139,10 +139,13 @@ def place_loans(totals, months, initial, horizon, tenor, risk_class, bits, survi
     first = np.zeros(horizon, dtype=np.int64)  # next place of a loan of each month
     drawn = 0
     for b in range(n_paths):
+        alive = survival[b]
         pos = path_start[b]
         for c in range(n_counties):  # initial loans: month -1
+            k, t = np.uint64(risk_class[c]), tenor[c]
             for _ in range(initial[c]):
                 county[np.uint64(pos)] = c
+                default_month[np.uint64(pos)] = _default_month(alive, k, -1, t, _uniform(bits[np.uint64(pos)]), horizon)
                 pos += 1
         orig[path_start[b] : pos] = -1
         first[:] = 0
@@ -153,20 +156,23 @@ def place_loans(totals, months, initial, horizon, tenor, risk_class, bits, survi
             first[m] = pos
             orig[pos : pos + count] = m
             pos += count
+        # each drawn loan goes to its place in loan-id order and its default month is found there
         for c in range(n_counties):
+            k, t = np.uint64(risk_class[c]), tenor[c]
             for _ in range(totals[b, c]):
-                m = np.uint64(months[np.uint64(drawn)])
-                i = np.uint64(first[m])
-                first[m] = i + np.uint64(1)
+                m = months[np.uint64(drawn)]
+                i = np.uint64(first[np.uint64(m)])
+                first[np.uint64(m)] = i + np.uint64(1)
                 county[i] = c
+                default_month[i] = _default_month(alive, k, m, t, _uniform(bits[i]), horizon)
                 drawn += 1
-        alive = survival[b]
-        for i in range(path_start[b], path_start[b + 1]):
-            i = np.uint64(i)
-            c = np.uint64(county[i])
-            u = np.float64(bits[i] >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-            default_month[i] = _default_month(alive, np.uint64(risk_class[c]), orig[i], tenor[c], u, horizon)
     return path_start, county, orig, default_month
+
+
+@njit(cache=True, inline="always")
+def _uniform(word):  # pragma: no cover - compiled
+    """numpy's ``random()`` of a raw 64-bit output: its top 53 bits times 2**-53."""
+    return np.float64(word >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
 @njit(cache=True, inline="always")

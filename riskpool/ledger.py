@@ -152,6 +152,9 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
     covers = np.empty(n_bands + 1, dtype=np.int64)
     for row in range(n_bands + 1):
         covers[row] = (shares[row, S_GUAR] > 0.0) + 2 * (shares[row, S_INS] > 0.0)
+    # With one shares row every loan has the same cover, so the outstanding that earns fees and
+    # premiums is the total outstanding (the same additions in the same order) or nothing.
+    cover_all = covers[0] if n_bands == 0 else -1
     # Outstanding principal, added up in the order loans come and go: per county (out[c]), per
     # city fund (out[n_counties + node]; out[n_counties + n_nodes] collects the counties whose
     # city has no fund) and in all (out[total], written at month ends). A county's fund covers
@@ -266,8 +269,8 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                         inflow += node_topup[j]
                     bal[j] += inflow
                     cum_in[j] += inflow
-                fees += g_fee * out_g
-                premiums += i_premium * out_i
+                fees += g_fee * (out_total if cover_all == 3 or cover_all == 1 else out_g)
+                premiums += i_premium * (out_total if cover_all >= 2 else out_i)
 
                 # 2. clawbacks of disposals due this month
                 r = heads[2 * DISPOSALS, m]
@@ -323,7 +326,8 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                     out_total -= x
                     out[c] -= x
                     out[city_of[c]] -= x
-                    out_g, out_i = _covered(covers[loan_row[i]], -x, out_g, out_i)
+                    if cover_all < 0:
+                        out_g, out_i = _covered(covers[loan_row[i]], -x, out_g, out_i)
                     if npl_n[c] == 0:
                         active[n_active] = c
                         active_at[c] = n_active
@@ -442,7 +446,8 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                         out_total -= x
                         out[c] -= x
                         out[city_of[c]] -= x
-                        out_g, out_i = _covered(book_cover[q], -x, out_g, out_i)
+                        if cover_all < 0:
+                            out_g, out_i = _covered(book_cover[q], -x, out_g, out_i)
 
             # 7. originations: circuit breaker first, then candidates in loan-id order
             if m >= 0 and (breaker > 0.0 or warning > 0.0):
@@ -487,7 +492,8 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                 row = 0  # the first band with size <= max_loan, else the top level
                 while row < n_bands and x > band_max[row]:
                     row += 1
-                out_g, out_i = _covered(covers[row], x, out_g, out_i)
+                if cover_all < 0:
+                    out_g, out_i = _covered(covers[row], x, out_g, out_i)
                 originated += x
                 n_originated += 1
                 orig_c[c] += x
