@@ -139,13 +139,10 @@ def place_loans(totals, months, initial, horizon, tenor, risk_class, bits, survi
     first = np.zeros(horizon, dtype=np.int64)  # next place of a loan of each month
     drawn = 0
     for b in range(n_paths):
-        alive = survival[b]
         pos = path_start[b]
         for c in range(n_counties):  # initial loans: month -1
-            k, t = np.uint64(risk_class[c]), tenor[c]
             for _ in range(initial[c]):
                 county[np.uint64(pos)] = c
-                default_month[np.uint64(pos)] = _default_month(alive, k, -1, t, _uniform(bits[np.uint64(pos)]), horizon)
                 pos += 1
         orig[path_start[b] : pos] = -1
         first[:] = 0
@@ -156,16 +153,19 @@ def place_loans(totals, months, initial, horizon, tenor, risk_class, bits, survi
             first[m] = pos
             orig[pos : pos + count] = m
             pos += count
-        # each drawn loan goes to its place in loan-id order and its default month is found there
         for c in range(n_counties):
-            k, t = np.uint64(risk_class[c]), tenor[c]
             for _ in range(totals[b, c]):
-                m = months[np.uint64(drawn)]
-                i = np.uint64(first[np.uint64(m)])
-                first[np.uint64(m)] = i + np.uint64(1)
+                m = np.uint64(months[np.uint64(drawn)])
+                i = np.uint64(first[m])
+                first[m] = i + np.uint64(1)
                 county[i] = c
-                default_month[i] = _default_month(alive, k, m, t, _uniform(bits[i]), horizon)
                 drawn += 1
+        # in loan-id order, so that the raw outputs are read in the order they were drawn
+        alive = survival[b]
+        for i in range(path_start[b], path_start[b + 1]):
+            i = np.uint64(i)
+            c = np.uint64(county[i])
+            default_month[i] = _default_month(alive, np.uint64(risk_class[c]), orig[i], tenor[c], _uniform(bits[i]), horizon)
     return path_start, county, orig, default_month
 
 
