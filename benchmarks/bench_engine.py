@@ -189,9 +189,11 @@ def main() -> None:
         figures["event_engine_seconds_per_path"] = round(per_path, 4)
         figures["fast_engine_speedup_over_event_engine"] = round(per_path * args.paths / best_one["seconds"])
     print(json.dumps(figures, indent=2))
-    ratio = figures["engine_1_worker"]["ratio_to_floor"]
-    print(f"\nratio to the floor, 1 worker, {args.repeat} runs: best {ratio['best']}x, median {ratio['median']}x, "
-          f"worst {ratio['worst']}x (floor {floor:.3f} s)")
+    print()
+    for workers in (1, 2):
+        ratio = figures[f"engine_{workers}_worker{'s' if workers > 1 else ''}"]["ratio_to_floor"]
+        print(f"ratio to the floor, {workers} worker{'s' if workers > 1 else ''}, {args.repeat} runs: best {ratio['best']}x, "
+              f"median {ratio['median']}x, worst {ratio['worst']}x (floor {floor:.3f} s, one core)")
     if args.profile:
         print_profile(figures["profile_1_worker"], floor)
     if args.json:

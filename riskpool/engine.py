@@ -37,6 +37,7 @@ from .scenario import Scenario
 from .spool import Spool, remove_stale
 from .structure import Structure, compile_structure
 
+HUGE_PAGE_ARRAY_BYTES = 4 * 2**20  # numpy asks for huge pages from this size on (numpy/_core/src/multiarray/alloc.c)
 Progress = Callable[[int, int], None]  # (paths done, paths in all)
 ALL = slice(None)
 
@@ -329,8 +330,10 @@ def _private_zeros(shape: tuple[int, ...]) -> np.ndarray:
     3 s baseline run, against about 0.1 s for ordinary pages.
     """
     count = int(np.prod(shape))
-    return np.frombuffer(mmap.mmap(-1, max(1, count * 8), flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS),
-                         dtype=np.float64, count=count).reshape(shape)
+    if count * 8 < HUGE_PAGE_ARRAY_BYTES or not hasattr(mmap, "MAP_PRIVATE"):  # numpy's own zeros: no huge pages
+        return np.zeros(shape)
+    buffer = mmap.mmap(-1, count * 8, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    return np.frombuffer(buffer, dtype=np.float64, count=count).reshape(shape)
 
 
 def _shared_zeros(shape: tuple[int, ...]) -> np.ndarray:
