@@ -124,9 +124,9 @@ def place_loans(totals, months, initial, horizon, tenor, risk_class, bits, survi
     A counting sort by month puts the drawn loans in loan-id order: they were drawn county by
     county, and the sort keeps that order within a month. The loan with id ``i`` takes
     the uniform ``U`` that numpy's ``random()`` makes of the raw 64-bit output ``bits[i]`` and
-    defaults in the first month of its risk window where the cumulative
-    hazard since origination reaches ``E = -ln U`` (an Exp(1) variable), worked out as the loan
-    is put in its place. Indices are unsigned where numba would otherwise test each one for a negative value.
+    defaults in the first month of its risk window where the cumulative hazard since origination
+    reaches ``E = -ln U`` (an Exp(1) variable).
+    Indices are unsigned where numba would otherwise test each one for a negative value.
     """
     n_paths, n_counties = totals.shape
     per_path = totals.sum(axis=1) + initial.sum()

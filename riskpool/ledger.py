@@ -155,6 +155,8 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
     # With one shares row every loan has the same cover, so the outstanding that earns fees and
     # premiums is the total outstanding (the same additions in the same order) or nothing.
     cover_all = covers[0] if n_bands == 0 else -1
+    fees_on_total = cover_all >= 0 and cover_all & 1 == 1
+    premiums_on_total = cover_all >= 0 and cover_all & 2 == 2
     # Outstanding principal, added up in the order loans come and go: per county (out[c]), per
     # city fund (out[n_counties + node]; out[n_counties + n_nodes] collects the counties whose
     # city has no fund) and in all (out[total], written at month ends). A county's fund covers
@@ -269,8 +271,8 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                         inflow += node_topup[j]
                     bal[j] += inflow
                     cum_in[j] += inflow
-                fees += g_fee * (out_total if cover_all == 3 or cover_all == 1 else out_g)
-                premiums += i_premium * (out_total if cover_all >= 2 else out_i)
+                fees += g_fee * (out_total if fees_on_total else out_g)
+                premiums += i_premium * (out_total if premiums_on_total else out_i)
 
                 # 2. clawbacks of disposals due this month
                 r = heads[2 * DISPOSALS, m]
