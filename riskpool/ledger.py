@@ -154,9 +154,9 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
         covers[row] = (shares[row, S_GUAR] > 0.0) + 2 * (shares[row, S_INS] > 0.0)
     # With one shares row every loan has the same cover, so the outstanding that earns fees and
     # premiums is the total outstanding (the same additions in the same order) or nothing.
-    cover_all = covers[0] if n_bands == 0 else -1
-    fees_on_total = cover_all >= 0 and cover_all & 1 == 1
-    premiums_on_total = cover_all >= 0 and cover_all & 2 == 2
+    one_cover = n_bands == 0
+    fees_on_total = one_cover and covers[0] & 1 == 1
+    premiums_on_total = one_cover and covers[0] & 2 == 2
     # Outstanding principal, added up in the order loans come and go: per county (out[c]), per
     # city fund (out[n_counties + node]; out[n_counties + n_nodes] collects the counties whose
     # city has no fund) and in all (out[total], written at month ends). A county's fund covers
@@ -328,7 +328,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                     out_total -= x
                     out[c] -= x
                     out[city_of[c]] -= x
-                    if cover_all < 0:
+                    if not one_cover:
                         out_g, out_i = _covered(covers[loan_row[i]], -x, out_g, out_i)
                     if npl_n[c] == 0:
                         active[n_active] = c
@@ -448,7 +448,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                         out_total -= x
                         out[c] -= x
                         out[city_of[c]] -= x
-                        if cover_all < 0:
+                        if not one_cover:
                             out_g, out_i = _covered(book_cover[q], -x, out_g, out_i)
 
             # 7. originations: circuit breaker first, then candidates in loan-id order
@@ -494,7 +494,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                 row = 0  # the first band with size <= max_loan, else the top level
                 while row < n_bands and x > band_max[row]:
                     row += 1
-                if cover_all < 0:
+                if not one_cover:
                     out_g, out_i = _covered(covers[row], x, out_g, out_i)
                 originated += x
                 n_originated += 1
