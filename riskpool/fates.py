@@ -222,9 +222,9 @@ def standard_normal_f32(rng: np.random.Generator, n: int) -> np.ndarray:
     """``rng.standard_normal(n, dtype=np.float32)``: the same numbers, faster.
 
     numpy's single-precision ziggurat turns each 32-bit word of the generator into a normal,
-    rejecting about 1.5 % of them (a rejection costs one or two more words). Here numpy draws
-    the words in bulk (``integers`` over the full 32-bit range yields the very words the sampler
-    would read) and a compiled copy of the sampler turns them into normals. Words left over are
+    rejecting about 1.5 % of them (a rejection costs one or two more words). Here the words are
+    drawn in bulk (``_words``: the very words the sampler would read) and a compiled copy of the
+    sampler turns them into normals. Words left over are
     never used: a block's ``sizes`` stream draws nothing else.
     """
     out = np.empty(n, dtype=np.float32)

@@ -40,6 +40,11 @@ def result_bytes_per_path(s: Scenario) -> int:
     return 8 * (s.horizon_months * nodes + 8 * nodes + 3 * counties + 16)
 
 
+def results_memory_bytes(s: Scenario, paths: int) -> float:
+    """Memory of ``paths`` paths' results held in memory, half as much again while the tables are written."""
+    return 1.5 * result_bytes_per_path(s) * paths
+
+
 def expected_candidates(s: Scenario) -> float:
     """Mean number of candidate loans per path (initial loans plus new ones over the horizon)."""
     return sum(
@@ -53,7 +58,7 @@ def estimate(s: Scenario, paths: int, workers: int = 1) -> dict[str, float]:
     """Estimated peak memory (bytes) and run time (seconds) of ``paths`` paths."""
     candidates = expected_candidates(s)
     block = BYTES_PER_CANDIDATE * candidates * BLOCK_PATHS * 4  # a task holds up to four blocks
-    memory = result_bytes_per_path(s) * paths * 1.5 + block * workers  # 1.5: writing the tables
+    memory = results_memory_bytes(s, paths) + block * workers
     seconds = candidates * paths / (CANDIDATES_PER_SECOND * workers)
     return {"memory_bytes": memory, "block_bytes": block, "seconds": seconds, "candidates_per_path": candidates}
 
@@ -88,7 +93,7 @@ def check_resources(s: Scenario, paths: int, workers: int = 1, spool_folder: Pat
             f"{_gib(est['block_bytes'])} per block of {BLOCK_PATHS} paths; this machine allows "
             f"{_gib(allowed)}: lower the loan counts",
         ))
-    elif 1.5 * result_bytes_per_path(s) * paths > SPOOL_ABOVE_BYTES and spool_folder is not None:
+    elif results_memory_bytes(s, paths) > SPOOL_ABOVE_BYTES and spool_folder is not None:
         spool = True
         disk = DISK_MARGIN * result_bytes_per_path(s) * paths
         if disk > disk_free_bytes(spool_folder) or spooled_memory_bytes(s, paths, workers) > allowed:
@@ -99,7 +104,7 @@ def check_resources(s: Scenario, paths: int, workers: int = 1, spool_folder: Pat
                 "use fewer paths, a folder on a larger disk, or split the run into seeds and combine",
             ))
     elif est["memory_bytes"] > allowed:
-        fits = int(max(0.0, allowed - est["block_bytes"] * workers) / (1.5 * result_bytes_per_path(s)))
+        fits = int(max(0.0, allowed - est["block_bytes"] * workers) / results_memory_bytes(s, 1))
         problems.append(Problem(
             "simulation.paths", paths,
             f"needs about {_gib(est['memory_bytes'])} of memory; this machine allows {_gib(allowed)}: "
