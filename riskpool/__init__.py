@@ -1,3 +1,5 @@
 """riskpool: a stochastic simulator of three-tier IP pledge-loan risk-compensation funds."""
 
-__version__ = "0.1.0"
+from .provenance import __version__
+
+__all__ = ["__version__"]

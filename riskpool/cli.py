@@ -24,7 +24,7 @@ from .scenario import NO_VALUE, Problem, ScenarioError
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
-    help="Simulate three-tier IP pledge-loan risk-compensation funds (MODEL.md).",
+    help="Simulate three-tier IP pledge-loan risk-compensation funds (docs/model.md).",
     pretty_exceptions_enable=False,
 )
 err = Console(stderr=True)
@@ -144,26 +144,43 @@ def sweep(
 
 @app.command()
 def verify(
-    manifest: Annotated[Path, typer.Argument(help="manifest.json of a run folder.")],
+    manifest: Annotated[Path, typer.Argument(help="manifest.json of a run, sweep, sensitivity or size folder.")],
     workers: WorkersOpt = 1,
+    points: Annotated[str, typer.Option(help="Points of a sweep or sensitivity study to rerun: a number, or all.")] = "3",
 ) -> None:
-    """Rerun a published run from its manifest alone and compare every result, column by column."""
-    from .audit import verify as verify_run
+    """Rerun what a manifest describes and compare every published result with the rerun."""
+    from .audit import verify as verify_results
 
     if not manifest.is_file():
         raise ScenarioError([Problem("MANIFEST", str(manifest), "no such file")])
+    count = _points(points)
     try:
-        report = verify_run(manifest, workers)
+        report = verify_results(manifest, workers, count)
     except (ValueError, KeyError, TypeError) as exc:  # not a riskpool manifest, or one edited out of shape
         raise ScenarioError([Problem("MANIFEST", str(manifest), f"not a readable riskpool manifest ({type(exc).__name__}: {exc})")]) from None
     for line in report.warnings:
         print(f"warning: {line}", file=sys.stderr)
+    for line in report.notes:
+        print(f"note: {line}", file=sys.stderr)
     if report.identical:
         typer.echo("identical")
         return
     for line in report.problems:
         typer.echo(f"differs: {line}")
     raise typer.Exit(1)
+
+
+def _points(text: str) -> int | None:
+    """``--points``: a count of at least 1, or ``all`` (None)."""
+    if text.strip().lower() == "all":
+        return None
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise ScenarioError([Problem("--points", text, "a number of points (1 or more) or all")])
+    return count
 
 
 @app.command()
@@ -227,26 +244,36 @@ def size(
     workers: Annotated[int, typer.Option(min=1, help="Processes per evaluation.")] = 1,
     keep_leverage: Annotated[bool, typer.Option(help="Keep the leverage cap while sizing (lending then grows with the funds).")] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+    out: Annotated[Optional[Path], typer.Option(help="Folder for size.json and manifest.json (for report and verify).")] = None,
 ) -> None:
     """How much money is enough: the smallest scale of the funds reaching the target sufficiency.
 
     The leverage cap is lifted while sizing unless --keep-leverage: the answer is the capital
     that carries all the demand for loans.
     """
-    from .sizing import size as find_size
+    from . import sizing
+    from .outputs import command_line, write_manifest
 
     if node is not None and tier is not None:
         raise ScenarioError([Problem("--node/--tier", f"{node}/{tier}", "give one of --node and --tier, not both")])
     base = _load(source, set_, simulation__seed=seed)
-    answer = find_size(scenario_mod.read_raw_with(source, set_), target, node=node, tier=tier, paths=paths,
-                       seed=base.simulation.seed, workers=workers, keep_leverage=keep_leverage)
+    if out is not None:
+        _writable_folder(out)
+    started = datetime.now(timezone.utc)
+    answer = sizing.size(scenario_mod.read_raw_with(source, set_), target, node=node, tier=tier, paths=paths,
+                         seed=base.simulation.seed, workers=workers, keep_leverage=keep_leverage)
+    if out is not None:
+        (out / "manifest.json").unlink(missing_ok=True)  # an older answer's folder stops being complete
+        answer.write(out / sizing.ANSWER_FILE)
+        write_manifest(out, sizing.record(base, target, node, tier, paths, base.simulation.seed, keep_leverage),
+                       [sizing.ANSWER_FILE], command_line(), started)
     if json_:
         sys.stdout.write(json_text(answer.as_dict()))
         return
     console = Console()
     if answer.scale is None:
         console.print(f"{answer.what}: sufficiency {target:.1%} is not reached even with the funds scaled "
-                      f"{sizing_max():.0f}x (a fund that receives claims may have no money to scale).")
+                      f"{sizing.MAX_SCALE:.0f}x (a fund that receives claims may have no money to scale).")
         return
     console.print(
         f"{answer.what}: sufficiency reaches {target:.1%} at {answer.scale:.3f}x the current funds "
@@ -276,14 +303,19 @@ def sensitivity(
 
     from . import sensitivity as sens
     from .backends import check_choice, open_backend
+    from .outputs import command_line, write_manifest
 
     check_choice(workers, dask_local, scheduler)
     ranges = [sens.parse_range(r) for r in range_ or []]
     base = _load(source, set_, simulation__paths=paths, simulation__seed=seed)
     _writable_folder(out)
+    started = datetime.now(timezone.utc)
+    (out / "manifest.json").unlink(missing_ok=True)  # written again once every point is in
     with open_backend(workers, dask_local, scheduler) as backend, _ProgressBar(True, "points") as progress:
-        table = sens.run(scenario_mod.read_raw_with(source, set_), ranges, samples, base.simulation.paths,
-                         base.simulation.seed, out, backend, progress)
+        table, plan = sens.run(scenario_mod.read_raw_with(source, set_), ranges, samples, base.simulation.paths,
+                               base.simulation.seed, out, backend, progress)
+    write_manifest(out, sens.record(ranges, samples, base.simulation.paths, base.simulation.seed, plan),
+                   list(sens.FILES), command_line(), started)
     chart = sens.write_bars(table, out / "sensitivity.png")
     view = Table(title=f"Sobol indices ({samples} x {len(ranges) + 2} points, {base.simulation.paths:,} paths each)")
     for col in ("output", "parameter", "S1", "± 95%", "ST", "± 95% "):
@@ -305,12 +337,6 @@ def app_command(
     from .webapp.launch import serve
 
     raise typer.Exit(serve(address, port))
-
-
-def sizing_max() -> float:
-    from .sizing import MAX_SCALE
-
-    return MAX_SCALE
 
 
 def _fmt_scale(x: float | None) -> str:

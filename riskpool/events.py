@@ -1,7 +1,7 @@
 """The event engine: one path at a time, as a SimPy discrete-event model, with a full event log.
 
-This is riskpool's *second* engine. It re-implements the rules of MODEL.md sections 4-5 (and the
-choices of docs/model.md) independently of ``ledger.py`` (never imported here), from the same
+This is riskpool's *second* engine. It re-implements the rules of docs/model.md sections 4-5 (and
+its design choices) independently of ``ledger.py`` (never imported here), from the same
 sampled fates (``fates.sample_block``), so that each engine checks the other. It is slow and
 explicit; ``riskpool trace`` writes its log.
 
@@ -16,7 +16,7 @@ Actors are SimPy processes:
 - the **book-keeper** recording month-end balances, the peak book and the required-capital gap.
 
 **Order within a month.** SimPy runs events by time, so each action is scheduled at an exact
-integer time stamp that encodes MODEL.md's order (section 5, "Order within a month")::
+integer time stamp that encodes the order of docs/model.md section 5.0::
 
     time = ((month + 1) * N_PHASES + phase) * R + rank
 
@@ -46,7 +46,10 @@ Rows without a node (``balance`` NaN) record what moves no fund's money:
 - ``queued``, ``pass_up``, ``to_bank`` with ``party`` = a fund's id: the remainder it could not
   pay (queued, passed to its parent, lost to the bank); ``cancel``: a clawback share that
   cancelled that fund's queued amount;
-- ``breaker`` with ``party`` = a county's id and ``amount`` = its non-performing ratio.
+- ``breaker`` with ``party`` = a county's id, ``amount`` = its non-performing EAD (yuan) and
+  ``npl_ratio`` = its non-performing ratio, the one column that is not money.
+
+docs/auditing.md section 6 lists every event with the meaning of each column.
 """
 
 from __future__ import annotations
@@ -86,12 +89,15 @@ THRESHOLD = 1e-6  # yuan: a remainder above this is a shortfall (docs/model.md, 
 QUEUE_POLICY, PARENT_POLICY, BANK_POLICY = 0, 1, 2
 FUND, BANK, GUARANTOR, INSURER, EVALUATOR = range(5)  # scenario.PARTIES order
 PARTY_NAMES = ("fund", "bank", "guarantor", "insurer", "evaluator")
-EVENT_COLUMNS = ("month", "event", "loan", "node", "party", "amount", "balance")
+EVENT_COLUMNS = ("month", "event", "loan", "node", "party", "amount", "balance", "npl_ratio")
+# every event of the log (docs/auditing.md section 6 gives the meaning of each column for each)
+EVENTS = ("open", "interest", "topup", "fee", "premium", "dispose", "recovery", "clawback", "cancel", "queue_pay",
+          "default", "claim", "queued", "pass_up", "to_bank", "mature", "breaker", "originate", "horizon")
 
 
 @dataclass
 class PathTrace:
-    """The event log and the outcomes of one path (names as in MODEL.md section 6)."""
+    """The event log and the outcomes of one path (names as in docs/model.md section 6)."""
 
     node_ids: tuple[str, ...]
     county_ids: tuple[str, ...]
@@ -265,10 +271,10 @@ class _PathModel:
                 return tuple(float(x) for x in st.shares[b])
         return tuple(float(x) for x in st.shares[-1])
 
-    def row(self, month, event, loan=-1, node=-1, party="", amount=0.0):
+    def row(self, month, event, loan=-1, node=-1, party="", amount=0.0, npl_ratio=math.nan):
         bal = self.balance[node] if node >= 0 else math.nan
         nid = self.st.node_ids[node] if node >= 0 else ""
-        self.log.append((month, event, loan, nid, party, amount, bal))
+        self.log.append((month, event, loan, nid, party, amount, bal, npl_ratio))
 
     def node_move(self, month, event, loan, node, amount):
         """Money into (+) or out of (-) a fund's balance, with its log row."""
@@ -522,7 +528,7 @@ class _PathModel:
                 if self.breaker > 0 and m >= self.stop_end[c] and ratio > self.breaker:
                     self.stop_end[c] = m + self.breaker_months
                     self.trips[c] += 1
-                    self.row(m, "breaker", party=self.st.county_ids[c], amount=ratio)
+                    self.row(m, "breaker", party=self.st.county_ids[c], amount=self.npl[c], npl_ratio=ratio)
 
     def book_keeper(self):
         """Month ends: balances, the peak book and the required-capital gap."""
@@ -600,18 +606,19 @@ def simulate_path(st: Structure, fates: Fates, k: int) -> PathTrace:
 
 def trace_rows(trace: PathTrace) -> list[dict[str, Any]]:
     """The log as dicts of EVENT_COLUMNS (``loan`` None and ``node``/``party`` "" when not set,
-    ``balance`` None on rows that move no fund's money)."""
+    ``balance`` None on rows that move no fund's money, ``npl_ratio`` None but on breaker rows)."""
     out = []
-    for month, event, loan, node, party, amount, bal in trace.events:
+    for month, event, loan, node, party, amount, bal, ratio in trace.events:
         out.append({
             "month": month, "event": event, "loan": None if loan < 0 else loan, "node": node,
             "party": party, "amount": amount, "balance": None if math.isnan(bal) else bal,
+            "npl_ratio": None if math.isnan(ratio) else ratio,
         })
     return out
 
 
 def write_trace_csv(trace: PathTrace, path) -> None:
-    """Write the log as CSV with the columns of MODEL.md section 8 (``riskpool trace``)."""
+    """Write the log as CSV with the columns of docs/model.md section 8 (``riskpool trace``)."""
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(EVENT_COLUMNS)

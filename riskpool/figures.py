@@ -146,3 +146,19 @@ def heatmap(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, x_title: str, y_title
     fig.update_xaxes(title=x_title)
     fig.update_yaxes(title=y_title)
     return _layout(fig, t("heatmap_title", lang), height=420)
+
+
+def sobol_chart(indices: dict[str, list], output: str, lang: Lang) -> go.Figure:
+    """First-order and total Sobol indices of one output, per parameter, with their 95 % intervals."""
+    rows = [i for i, o in enumerate(indices["output"]) if o == output]
+    fig = go.Figure()
+    for key, label, colour in (("S1", "report.s1", SERIES_COLOURS["fund"]), ("ST", "report.st", SERIES_COLOURS["city"])):
+        fig.add_trace(go.Bar(x=[indices["parameter"][i] for i in rows], y=[indices[key][i] for i in rows],
+                             error_y={"type": "data", "array": [indices[f"{key}_conf"][i] for i in rows]},
+                             name=t(label, lang), marker_color=colour))
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(title=t("report.index", lang), rangemode="tozero")
+    return _layout(fig, t("report.sobol_title", lang, output=t(SOBOL_OUTPUTS[output], lang)))
+
+
+SOBOL_OUTPUTS = {"p_shortfall": "p_shortfall", "payout_net_mean": "payout_mean"}  # label key of each output

@@ -1,4 +1,4 @@
-"""Result files of MODEL.md section 8: summary.json, paths/nodes/months.parquet, manifest.json.
+"""Result files of docs/model.md section 8: summary.json, paths/nodes/months.parquet, manifest.json.
 
 Every file is written to a temporary name and renamed, so a folder holds complete files or
 none. manifest.json is the commit marker of a run folder: removed before the first result file
@@ -10,11 +10,9 @@ files.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
-import subprocess
 import sys
 from datetime import datetime, timezone
 from importlib import metadata
@@ -25,12 +23,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import __version__
-from .audit import data_digest
+from .digests import data_digest, sha256_file
 from .engine import Results
 from .fates import BLOCK_PATHS, STREAMS
 from .ledger import PATH_COLUMNS
 from .metrics import QUANTILE_METHOD, quantile
+from .provenance import running_code
 from .spool import process_alive
 from .structure import SLOT_TIERS
 
@@ -173,9 +171,7 @@ def write_run(res: Results, summary: dict[str, Any], out: Path, command: list[st
         atomic_write(out / f"{name}.parquet", lambda p, f=table_of: write_in_chunks(res, f, p))
     months = months_table(res)
     atomic_write(out / "months.parquet", lambda p: pq.write_table(months, p, compression="zstd"))
-    manifest = build_manifest(res, out, command, started)
-    atomic_write(out / "manifest.json", lambda p: p.write_text(json_text(manifest), encoding="utf-8"))
-    return manifest
+    return write_manifest(out, run_record(res), list(RESULT_FILES), command, started)
 
 
 def write_in_chunks(res: Results, table_of, path: Path) -> None:
@@ -215,20 +211,9 @@ def remove_stale_temporaries(folder: Path, names: tuple[str, ...]) -> None:
                 tmp.unlink(missing_ok=True)
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def build_manifest(res: Results, out: Path, command: list[str], started: datetime | None) -> dict[str, Any]:
-    """What an auditor needs to reproduce the run (MODEL.md section 8; docs/auditing.md)."""
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+def run_record(res: Results) -> dict[str, Any]:
+    """What an auditor needs to reproduce the run (docs/model.md section 8; docs/auditing.md)."""
     return {
-        "riskpool_version": __version__,
-        "git_commit": _git_commit(),
         "scenario": res.scenario.canonical(),
         "scenario_sha256": res.scenario.sha256(),
         "seed": res.seed,
@@ -242,14 +227,28 @@ def build_manifest(res: Results, out: Path, command: list[str], started: datetim
         },
         "quantile_method": QUANTILE_METHOD,
         "sampling": res.sampling.manifest(),
+    }
+
+
+def write_manifest(out: Path, body: dict[str, Any], files: list[str], command: list[str],
+                   started: datetime | None) -> dict[str, Any]:
+    """Write ``manifest.json`` last, as the folder's commit marker: the code that made the
+    results, ``body``, the libraries, the command, the times, and the byte hash and data digest
+    of each of ``files`` (in ``out``); returns it."""
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    manifest = {
+        **running_code().manifest(),
+        **body,
         "versions": versions(),
         "platform": platform.platform(),
         "command": command,
         "started": started.isoformat(timespec="seconds") if started else now,
         "finished": now,
-        "files": {name: sha256_file(out / name) for name in RESULT_FILES},
-        "data": {name: data_digest(out / name) for name in RESULT_FILES},
+        "files": {name: sha256_file(out / name) for name in files},
+        "data": {name: data_digest(out / name) for name in files},
     }
+    atomic_write(out / "manifest.json", lambda p: p.write_text(json_text(manifest), encoding="utf-8"))
+    return manifest
 
 
 def versions() -> dict[str, str]:
@@ -262,40 +261,18 @@ def versions() -> dict[str, str]:
     return versions
 
 
+def sweep_randomness(seed: int) -> dict[str, Any]:
+    """The randomness record of a batch of points that share one seed."""
+    return {"bit_generator": "PCG64", "seed_sequence_entropy": seed, "block_paths": BLOCK_PATHS,
+            "streams": list(STREAMS), "common_random_numbers": "every point uses the same seed"}
+
+
 def write_sweep_manifest(out: Path, spec: dict[str, Any], base: dict[str, Any], command: list[str],
                          started: datetime, files: list[str]) -> dict[str, Any]:
     """The manifest of a sweep: its specification, base scenario, versions and data digests."""
-    manifest = {
-        "riskpool_version": __version__,
-        "git_commit": _git_commit(),
-        "kind": "sweep",
-        "sweep": spec,
-        "base_scenario": base,
-        "randomness": {"bit_generator": "PCG64", "seed_sequence_entropy": spec["seed"], "block_paths": BLOCK_PATHS,
-                       "streams": list(STREAMS), "common_random_numbers": "every point uses the same seed"},
-        "quantile_method": QUANTILE_METHOD,
-        "versions": versions(),
-        "platform": platform.platform(),
-        "command": command,
-        "started": started.isoformat(timespec="seconds"),
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "files": {name: sha256_file(out / name) for name in files},
-        "data": {name: data_digest(out / name) for name in files},
-    }
-    atomic_write(out / "manifest.json", lambda p: p.write_text(json_text(manifest), encoding="utf-8"))
-    return manifest
-
-
-def _git_commit() -> str | None:
-    here = Path(__file__).resolve().parent
-    try:
-        # fixed arguments, no shell; git is looked up on PATH as the user's own shell would
-        done = subprocess.run(  # nosec B603 B607
-            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() or None if done.returncode == 0 else None
+    body = {"kind": "sweep", "sweep": spec, "base_scenario": base, "randomness": sweep_randomness(spec["seed"]),
+            "quantile_method": QUANTILE_METHOD}
+    return write_manifest(out, body, files, command, started)
 
 
 def command_line() -> list[str]:

@@ -22,15 +22,22 @@ import pyarrow.parquet as pq
 from plotly.graph_objects import Figure
 from pydantic import BaseModel
 
-from . import __version__, figures
+from . import figures
 from .charts import heatmap_axes, heatmap_grid
 from .i18n import LABELS, LANGS, Lang, money, month_label, percent, t
 from .outputs import RESULT_FILES, atomic_write, sha256_file
 from .scenario import TIERS, Problem, Scenario, ScenarioError
+from .sensitivity import INDICES_FILE
+from .sizing import ANSWER_FILE
+from .store import POINTS_FILE
 from .terminal import weakest_nodes
 
 RUN_FILES = ("manifest.json", *RESULT_FILES)
-SWEEP_FILES = ("manifest.json", "sweep.parquet")
+SWEEP_FILES = ("manifest.json", POINTS_FILE)
+SENSITIVITY_FILES = ("manifest.json", POINTS_FILE, INDICES_FILE)
+SIZE_FILES = ("manifest.json", ANSWER_FILE)
+NEEDED_KEYS = {"run": ("scenario", "seed", "paths"), "sweep": ("sweep", "base_scenario"),
+               "sensitivity": ("sensitivity", "base_scenario"), "size": ("sizing", "base_scenario")}
 DEFAULT_FILES: dict[str, str] = {"en": "report.html", "zh": "report.zh.html"}
 HTML_LANG = {"zh": "zh-CN", "en": "en"}
 # no plotly logo or cloud link; charts follow the page width on screen
@@ -62,11 +69,9 @@ def render(folder: Path, lang: Lang) -> str:
     folder = Path(folder)
     lang = parse_lang(lang)
     manifest = read_manifest(folder)
-    if manifest.get("kind") == "sweep":
-        title, intro, sections = _sweep_report(folder, manifest, lang)
-    else:
-        title, intro, sections = _run_report(folder, manifest, lang)
-    return _page(lang, title, intro, sections)
+    kind = manifest.get("kind", "run")
+    title, intro, sections = KINDS[kind][1](folder, manifest, lang)
+    return _page(lang, title, intro, sections, manifest.get("riskpool_version", "–"))
 
 
 def write(folder: Path, lang: Lang, out: Path | None = None) -> Path:
@@ -85,19 +90,19 @@ def parse_lang(lang: str) -> Lang:
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
-    """The folder's manifest, once the folder is known to be a complete run or sweep folder."""
+    """The folder's manifest, once the folder is known to be a complete result folder."""
     path = folder / "manifest.json"
     if not path.is_file():
-        raise ScenarioError([Problem("DIR", str(folder), "not a riskpool run or sweep folder (no manifest.json)")])
+        raise ScenarioError([Problem("DIR", str(folder), "not a riskpool result folder (no manifest.json)")])
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ScenarioError([Problem("DIR", str(folder), f"manifest.json is not JSON ({exc})")]) from None
     kind = manifest.get("kind", "run") if isinstance(manifest, dict) else None
-    needed = {"run": ("scenario", "seed", "paths"), "sweep": ("sweep", "base_scenario")}.get(kind)
+    needed = NEEDED_KEYS.get(kind)
     if needed is None or any(key not in manifest for key in needed):
-        raise ScenarioError([Problem("DIR", str(folder), "manifest.json is not a riskpool run or sweep manifest")])
-    missing = [name for name in (SWEEP_FILES if kind == "sweep" else RUN_FILES) if not (folder / name).is_file()]
+        raise ScenarioError([Problem("DIR", str(folder), "manifest.json is not a riskpool run, sweep, sensitivity or size manifest")])
+    missing = [name for name in KINDS[kind][0] if not (folder / name).is_file()]
     if missing:
         raise ScenarioError([Problem("DIR", str(folder), f"not a complete riskpool {kind} folder: no {', '.join(missing)}")])
     return manifest
@@ -163,14 +168,14 @@ def _plotly_js() -> str:
 Section = tuple[str, str, Html]  # id, title, body
 
 
-def _page(lang: Lang, title: str, intro: Html, sections: list[Section]) -> str:
+def _page(lang: Lang, title: str, intro: Html, sections: list[Section], version: str) -> str:
     toc = el("nav", el("h2", t("report.contents", lang)),
              el("ol", *(el("li", el("a", name, href=f"#{sid}")) for sid, name, _ in sections)), class_="toc")
     head = el("head", Html('<meta charset="utf-8">'),
               Html('<meta name="viewport" content="width=device-width, initial-scale=1">'),
               el("title", title), el("style", Html(CSS)),
               el("script", Html("window.PlotlyConfig = {MathJaxConfig: 'local'};")), el("script", Html(_plotly_js())))
-    body = el("body", el("header", el("h1", title), intro, note(t("report.made_by", lang, version=__version__))), toc,
+    body = el("body", el("header", el("h1", title), intro, note(t("report.made_by", lang, version=version))), toc,
               el("main", *(el("section", el("h2", name), content, id=sid) for sid, name, content in sections)))
     return "<!DOCTYPE html>\n" + el("html", head, body, lang=HTML_LANG[lang]) + "\n"
 
@@ -347,14 +352,11 @@ def _run_audit(folder: Path, manifest: dict[str, Any], summary: dict[str, Any], 
     rows = [(t("report.a_seed", lang), manifest["seed"]), (t("report.a_paths", lang), f"{manifest['paths']:,}"),
             *_provenance(folder, manifest, lang), (t("report.a_scenario_sha", lang), hash_code(manifest.get("scenario_sha256", "–"))),
             *_sampling(folder, summary, lang)]
-    where = _out_dir(manifest.get("command") or [])
-    verify = el("pre", f"riskpool verify {where}/manifest.json", class_="cmd")
-    return join(_audit_tables(folder, manifest, rows, lang), el("h3", t("report.a_verify", lang)),
-                el("p", t("report.a_verify_text", lang, dir=where)), verify, note(t("report.a_publish", lang)))
+    return join(_audit_tables(folder, manifest, rows, lang), _verify_block(manifest, "report.a_verify_text", lang))
 
 
 def _out_dir(command: list[str]) -> str:
-    """The folder a ``riskpool run`` command wrote to, as it was given; DIR when the command does not say."""
+    """The folder a command wrote to, as it was given; DIR when the command does not say."""
     for i, arg in enumerate(command):
         if arg == "--out" and i + 1 < len(command):
             return command[i + 1]
@@ -388,6 +390,9 @@ def _provenance(folder: Path, manifest: dict[str, Any], lang: Lang) -> list[tupl
     return [
         (t("report.a_version", lang), manifest.get("riskpool_version", "–")),
         (t("report.a_commit", lang), hash_code(manifest.get("git_commit") or t("report.not_recorded", lang))),
+        *([(t("report.a_code_sha", lang), hash_code(manifest["code_sha256"]))] if "code_sha256" in manifest else []),
+        *([(t("report.a_dirty", lang), t("report.yes" if manifest["git_dirty"] else "report.no", lang))]
+          if manifest.get("git_dirty") is not None else []),
         (t("report.a_command", lang), hash_code(shlex.join(manifest.get("command") or []))),
         (t("report.a_started", lang), manifest.get("started", "–")),
         (t("report.a_finished", lang), manifest.get("finished", "–")),
@@ -423,7 +428,8 @@ def _sweep_report(folder: Path, manifest: dict[str, Any], lang: Lang) -> tuple[s
         ("points", t("report.sec_points", lang), _points(points, axes, lang)),
         ("scenario", t("report.sec_scenario", lang), _scenario(base, lang)),
         ("methodology", t("report.sec_method", lang), _methodology(base, spec["paths"], lang)),
-        ("audit", t("report.sec_audit", lang), _sweep_audit(folder, manifest, lang)),
+        ("audit", t("report.sec_audit", lang),
+         _batch_audit(folder, manifest, spec, spec.get("base_sha256", "–"), "report.a_sweep_text", lang)),
     ]
     return t("report.sweep_title", lang), intro, sections
 
@@ -464,13 +470,97 @@ def _points(points: Any, axes: list[str], lang: Lang) -> Html:
     return table(head, rows, "r" * (len(head) - 1) + ("l" if has_problem else "r"))
 
 
-def _sweep_audit(folder: Path, manifest: dict[str, Any], lang: Lang) -> Html:
-    spec = manifest["sweep"]
-    rows = [(t("report.a_seed", lang), spec["seed"]), (t("report.a_paths", lang), f"{spec['paths']:,}"),
-            *_provenance(folder, manifest, lang), (t("report.a_base_sha", lang), hash_code(spec.get("base_sha256", "–")))]
-    rerun = el("pre", shlex.join(manifest.get("command") or []), class_="cmd")
-    return join(_audit_tables(folder, manifest, rows, lang), el("h3", t("report.a_verify", lang)),
-                el("p", t("report.a_sweep_text", lang)), rerun, note(t("report.a_publish", lang)))
+def _verify_block(manifest: dict[str, Any], text: str, lang: Lang) -> Html:
+    """How to verify the folder: the command, what it checks, and the advice to publish the manifest's hash."""
+    where = _out_dir(manifest.get("command") or [])
+    verify = el("pre", f"riskpool verify {where}/manifest.json", class_="cmd")
+    return join(el("h3", t("report.a_verify", lang)), el("p", t(text, lang, dir=where)), verify,
+                note(t("report.a_publish", lang)))
+
+
+# --------------------------------------------------------------------------- a sensitivity study
+
+
+def _sensitivity_report(folder: Path, manifest: dict[str, Any], lang: Lang) -> tuple[str, Html, list[Section]]:
+    asked, base = manifest["sensitivity"], manifest["base_scenario"]
+    indices = pq.read_table(folder / INDICES_FILE).to_pydict()
+    points = pq.read_table(folder / POINTS_FILE)
+    axes = [r["path"] for r in asked["ranges"]]
+    intro = join(el("p", t("report.sens_line", lang, params=len(axes), samples=asked["samples"], points=points.num_rows,
+                          n=asked["paths"], seed=asked["seed"], finished=manifest.get("finished", "–"))),
+                 el("p", el("strong", base["meta"]["name"])), _illustrative(base, lang))
+    charts = [figure(figures.sobol_chart(indices, output, lang), f"sobol-{output}") for output in dict.fromkeys(indices["output"])]
+    sections: list[Section] = [
+        ("design", t("report.sec_design", lang), _ranges(asked, lang)),
+        ("indices", t("report.sec_indices", lang), join(*charts, _indices(indices, lang), note(t("report.indices_note", lang)))),
+        ("points", t("report.sec_points", lang), _points(points, axes, lang)),
+        ("scenario", t("report.sec_scenario", lang), _scenario(base, lang)),
+        ("methodology", t("report.sec_method", lang), _methodology(base, asked["paths"], lang)),
+        ("audit", t("report.sec_audit", lang), _batch_audit(folder, manifest, asked, manifest["sweep"]["base_sha256"], "report.a_sens_text", lang)),
+    ]
+    return t("report.sens_title", lang), intro, sections
+
+
+def _ranges(asked: dict[str, Any], lang: Lang) -> Html:
+    rows = [[axis_label(r["path"], lang), code(r["path"]), value_text(generic_path(r["path"]), r["low"], lang),
+             value_text(generic_path(r["path"]), r["high"], lang)] for r in asked["ranges"]]
+    return join(table([t("report.axis", lang), t("report.key", lang), t("report.low", lang), t("report.high", lang)], rows, "llrr"),
+                note(t("report.design_note", lang)))
+
+
+def _indices(indices: dict[str, list], lang: Lang) -> Html:
+    def index(x: float) -> str:
+        return f"{x:.3f}" if np.isfinite(x) else "–"
+
+    rows = [[t(figures.SOBOL_OUTPUTS[o], lang), axis_label(p, lang), index(s1), index(c1), index(st), index(ct)]
+            for o, p, s1, c1, st, ct in zip(indices["output"], indices["parameter"], indices["S1"], indices["S1_conf"],
+                                            indices["ST"], indices["ST_conf"])]
+    head = [t("report.output", lang), t("report.axis", lang), t("report.s1", lang), "± 95 %", t("report.st", lang), "± 95 %"]
+    return table(head, rows, "llrrrr")
+
+
+def _batch_audit(folder: Path, manifest: dict[str, Any], asked: dict[str, Any], base_sha: str, text: str,
+                 lang: Lang) -> Html:
+    """The audit section of a sweep, sensitivity study or sizing answer (many runs on one seed)."""
+    rows = [(t("report.a_seed", lang), asked["seed"]), (t("report.a_paths", lang), f"{asked['paths']:,}"),
+            *_provenance(folder, manifest, lang), (t("report.a_base_sha", lang), hash_code(base_sha))]
+    return join(_audit_tables(folder, manifest, rows, lang), _verify_block(manifest, text, lang))
+
+
+# --------------------------------------------------------------------------- a sizing answer
+
+
+def _size_report(folder: Path, manifest: dict[str, Any], lang: Lang) -> tuple[str, Html, list[Section]]:
+    asked, base = manifest["sizing"], manifest["base_scenario"]
+    answer = json.loads((folder / ANSWER_FILE).read_text(encoding="utf-8"))
+    intro = join(el("p", t("report.size_line", lang, target=percent(asked["target"]), n=asked["paths"], seed=asked["seed"],
+                          evaluations=answer["evaluations"], finished=manifest.get("finished", "–"))),
+                 el("p", el("strong", base["meta"]["name"])), _illustrative(base, lang))
+    sections: list[Section] = [
+        ("answer", t("report.sec_answer", lang), _answer(asked, answer, lang)),
+        ("scenario", t("report.sec_scenario", lang), _scenario(base, lang)),
+        ("methodology", t("report.sec_method", lang), _methodology(base, asked["paths"], lang)),
+        ("audit", t("report.sec_audit", lang), _batch_audit(folder, manifest, asked, asked["base_sha256"], "report.a_size_text", lang)),
+    ]
+    return t("report.size_title", lang), intro, sections
+
+
+def _answer(asked: dict[str, Any], answer: dict[str, Any], lang: Lang) -> Html:
+    sized = t("fund", lang) if asked.get("node") is None and asked.get("tier") is None else \
+        t(asked["tier"], lang) if asked.get("tier") else code(asked["node"])
+    rows: list[list[object]] = [[t("report.s_what", lang), sized], [t("report.s_target", lang), percent(asked["target"])],
+                                [t("report.s_capital_now", lang), money(answer["capital_now"], lang)]]
+    if answer["scale"] is None:
+        body = [note(t("report.s_unreached", lang, max=f"{asked.get('max_scale', 1024):.0f}"))]
+    else:
+        high = t("report.beyond", lang) if answer["scale_high"] is None else f"{answer['scale_high']:.3f}×"
+        rows += [[t("report.s_scale", lang), f"{answer['scale']:.3f}×"],
+                 [t("report.s_interval", lang), f"{answer['scale_low']:.3f}× – {high}"],
+                 [t("report.s_capital_needed", lang), money(answer["capital_needed"], lang)],
+                 [t("report.s_sufficiency", lang), percent(answer["sufficiency"], answer["sufficiency_se"], digits=2)]]
+        body = []
+    rows.append([t("report.s_leverage", lang), t("report.s_kept" if asked["keep_leverage"] else "report.s_lifted", lang)])
+    return join(table([t("report.figure", lang), t("report.value", lang)], rows, "lr"), *body, note(t("report.size_note", lang)))
 
 
 # --------------------------------------------------------------------------- the scenario
@@ -775,3 +865,8 @@ pre.cmd { background: #f4f6f7; border-left: 3px solid var(--accent); padding: 8p
   a { color: inherit; text-decoration: none; }
 }
 """
+
+
+# kind of result folder: (files it must hold, the report's title, intro and sections)
+KINDS = {"run": (RUN_FILES, _run_report), "sweep": (SWEEP_FILES, _sweep_report),
+         "sensitivity": (SENSITIVITY_FILES, _sensitivity_report), "size": (SIZE_FILES, _size_report)}

@@ -21,8 +21,11 @@ from .backends import Backend
 from .grid import Axis
 from .outputs import atomic_write
 from .scenario import NO_VALUE, Problem, ScenarioError
+from .store import NODES_FILE, POINTS_FILE
 
 OUTPUTS = ("p_shortfall", "payout_net_mean")
+INDICES_FILE = "sensitivity.parquet"
+FILES = (POINTS_FILE, NODES_FILE, INDICES_FILE)  # the results a manifest covers
 
 
 def parse_range(item: str) -> tuple[str, float, float]:
@@ -47,32 +50,64 @@ def design(ranges: list[tuple[str, float, float]], samples: int, seed: int) -> t
     return problem, sobol_sample.sample(problem, samples, calc_second_order=False, seed=seed % 2**32)
 
 
-def run(base: dict[str, Any], ranges: list[tuple[str, float, float]], samples: int, paths: int, seed: int,
-        out: Path, backend: Backend, progress: Callable[[int, int], None] | None = None) -> pa.Table:
-    """Simulate the Sobol design (resumably, in ``out``) and return the indices table."""
-    from SALib.analyze import sobol as sobol_analyze
-
+def plan(base: dict[str, Any], ranges: list[tuple[str, float, float]], samples: int, paths: int,
+         seed: int) -> tuple[dict[str, Any], sweep_mod.Sweep]:
+    """The SALib problem and the sweep of its Sobol design's points (all of them valid)."""
     problem, matrix = design(ranges, samples, seed)
     names = problem["names"]
     axes = [Axis(name, tuple(float(v) for v in matrix[:, j])) for j, name in enumerate(names)]
     points = [dict(zip(names, (float(v) for v in row))) for row in matrix]
-    plan = sweep_mod.prepare(base, axes, points, paths, seed)
-    if plan.problems:
-        k = min(plan.problems)
-        raise ScenarioError([Problem("--range", f"point {k}", f"a sampled point is not a valid scenario: {plan.problems[k]}; narrow the ranges")])
-    _, table = sweep_mod.execute(plan, out, backend, progress)
+    sweep = sweep_mod.prepare(base, axes, points, paths, seed)
+    if sweep.problems:
+        k = min(sweep.problems)
+        raise ScenarioError([Problem("--range", f"point {k}", f"a sampled point is not a valid scenario: {sweep.problems[k]}; narrow the ranges")])
+    return problem, sweep
+
+
+def run(base: dict[str, Any], ranges: list[tuple[str, float, float]], samples: int, paths: int, seed: int,
+        out: Path, backend: Backend, progress: Callable[[int, int], None] | None = None
+        ) -> tuple[pa.Table, sweep_mod.Sweep]:
+    """Simulate the Sobol design (resumably, in ``out``), write the indices table; returns it
+    and the sweep of the design's points."""
+    problem, sweep = plan(base, ranges, samples, paths, seed)
+    _, table = sweep_mod.execute(sweep, out, backend, progress)
+    result = indices(problem, table, seed)
+    write_indices(result, out / INDICES_FILE)
+    return result, sweep
+
+
+def indices(problem: dict[str, Any], points: pa.Table, seed: int) -> pa.Table:
+    """Sobol indices of each output from the points table (rows in design order)."""
+    from SALib.analyze import sobol as sobol_analyze
+
     rows: dict[str, list] = {k: [] for k in ("output", "parameter", "S1", "S1_conf", "ST", "ST_conf")}
+    points = points.sort_by("point")
     for output in OUTPUTS:
-        y = np.asarray(table.column(output).to_pylist(), dtype=float)
-        indices = sobol_analyze.analyze(problem, y, calc_second_order=False, seed=seed % 2**32)
-        for j, name in enumerate(names):
+        y = np.asarray(points.column(output).to_pylist(), dtype=float)
+        found = sobol_analyze.analyze(problem, y, calc_second_order=False, seed=seed % 2**32)
+        for j, name in enumerate(problem["names"]):
             rows["output"].append(output)
             rows["parameter"].append(name)
             for key in ("S1", "S1_conf", "ST", "ST_conf"):
-                rows[key].append(float(indices[key][j]))
-    result = pa.table(rows)
-    atomic_write(out / "sensitivity.parquet", lambda p: pq.write_table(result, p))
-    return result
+                rows[key].append(float(found[key][j]))
+    return pa.table(rows)
+
+
+def write_indices(table: pa.Table, path: Path) -> None:
+    atomic_write(path, lambda p: pq.write_table(table, p))
+
+
+def record(ranges: list[tuple[str, float, float]], samples: int, paths: int, seed: int,
+           sweep: sweep_mod.Sweep) -> dict[str, Any]:
+    """The manifest's account of a sensitivity study: what verify needs to rerun it."""
+    return {
+        "kind": "sensitivity",
+        "sensitivity": {"ranges": [{"path": p, "low": lo, "high": hi} for p, lo, hi in ranges], "samples": samples,
+                        "paths": paths, "seed": seed, "outputs": list(OUTPUTS), "design": "SALib sobol.sample, "
+                        "calc_second_order=False, seed = seed mod 2**32", "points": len(sweep.points)},
+        "sweep": sweep.spec(),
+        "base_scenario": sweep.base_scenario().canonical(),
+    }
 
 
 def write_bars(table: pa.Table, path: Path) -> Path:

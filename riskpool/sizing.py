@@ -15,18 +15,21 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from . import scenario as scenario_mod
 from .engine import simulate
+from .outputs import atomic_write, json_text
 from .scenario import Problem, ScenarioError
 from .structure import SLOT_TIERS, compile_structure
 
 Z95 = 1.959963984540054
 MAX_SCALE = 1024.0
 RELATIVE_TOLERANCE = 1e-3
+ANSWER_FILE = "size.json"
 
 
 @dataclass
@@ -51,6 +54,22 @@ class SizeResult:
         out = dict(self.__dict__)
         out["capital_needed"] = self.capital_needed
         return out
+
+    def write(self, path: Path) -> None:
+        """The answer as JSON (``size.json`` of ``riskpool size --out``)."""
+        atomic_write(path, lambda p: p.write_text(json_text(self.as_dict()), encoding="utf-8"))
+
+
+def record(base: scenario_mod.Scenario, target: float, node: str | None, tier: str | None, paths: int, seed: int,
+           keep_leverage: bool) -> dict[str, Any]:
+    """The manifest's account of a sizing search: what verify needs to rerun it."""
+    return {
+        "kind": "size",
+        "sizing": {"target": target, "node": node, "tier": tier, "paths": paths, "seed": seed,
+                   "keep_leverage": keep_leverage, "base_sha256": base.sha256(), "max_scale": MAX_SCALE,
+                   "relative_tolerance": RELATIVE_TOLERANCE},
+        "base_scenario": base.canonical(),
+    }
 
 
 class Sizer:

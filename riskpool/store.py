@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from .outputs import atomic_write
 from .scenario import Problem, ScenarioError
 
+POINTS_FILE, NODES_FILE = "sweep.parquet", "sweep_nodes.parquet"  # the exported tables
 POINT_FIGURES = (
     "p_shortfall", "p_shortfall_se", "payout_net_mean", "required_capital_q95",
     "unpaid_mean", "p_shortfall_province", "p_shortfall_city", "p_shortfall_county",
@@ -102,7 +103,7 @@ class Store:
     def export(self) -> dict[str, Path]:
         """Write ``sweep.parquet`` (points) and ``sweep_nodes.parquet`` beside the store."""
         files = {}
-        for name, table in (("sweep.parquet", self.table("points")), ("sweep_nodes.parquet", self.table("nodes"))):
+        for name, table in ((POINTS_FILE, self.table("points")), (NODES_FILE, self.table("nodes"))):
             path = self.folder / name
             atomic_write(path, lambda p, t=table: pq.write_table(t, p, compression="zstd"))
             files[name] = path

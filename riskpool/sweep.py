@@ -11,20 +11,20 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import __version__
 from . import scenario as scenario_mod
 from .backends import Backend
 from .engine import Results, plan_blocks, simulate_blocks
 from .grid import Axis, overrides
 from .limits import check_resources
 from .metrics import group_summary, node_summaries
+from .provenance import running_code
 from .scenario import NO_VALUE, Problem, Scenario, ScenarioError
 from .store import NODE_FIGURES, Store
 from .structure import SLOT_TIERS, compile_structure
@@ -51,7 +51,7 @@ class Sweep:
     def spec(self) -> dict[str, Any]:
         """What identifies the sweep in its store: any change means a different sweep."""
         return {
-            "riskpool_version": __version__,  # never resume with points computed by another version
+            "code_sha256": running_code().sha256,  # never resume with points computed by other code
             "base_sha256": self.base_scenario().sha256(),
             "axes": [{"path": a.path, "values": list(a.values)} for a in self.axes],
             "points": len(self.points),
@@ -110,19 +110,21 @@ def plan_tasks(sweep: Sweep, todo: list[int], workers: int) -> list[tuple[int, l
     return [(k, blocks[i : i + per_task]) for k in todo for i in range(0, len(blocks), per_task)]
 
 
-def run(sweep: Sweep, store: Store, backend: Backend, progress: Callable[[int, int], None] | None = None) -> None:
-    """Run every point not yet in ``store``; each finished point is stored at once."""
+def run(sweep: Sweep, store: Store, backend: Backend, progress: Callable[[int, int], None] | None = None,
+        only: Collection[int] | None = None) -> None:
+    """Run every point (of ``only``) not yet in ``store``; each finished point is stored at once."""
     stored = store.done()
+    wanted = set(range(len(sweep.points)) if only is None else only)
     for k, problem in sweep.problems.items():
-        if k not in stored:
+        if k not in stored and k in wanted:
             store.add_invalid(k, stored_values(sweep.axes, sweep.points[k]), problem)
-    todo = sorted(set(range(len(sweep.points))) - stored - set(sweep.problems))
+    todo = sorted(wanted - stored - set(sweep.problems))
     tasks = plan_tasks(sweep, todo, backend.workers)
     pending: dict[int, dict[int, np.ndarray]] = {k: {} for k in todo}
     expected = Counter(k for k, _ in tasks)  # tasks per point
-    done = len(sweep.points) - len(todo)
+    done = len(wanted) - len(todo)
     if progress:
-        progress(done, len(sweep.points))
+        progress(done, len(wanted))
     args = [(sweep.scenarios[k], sweep.seed, blocks) for k, blocks in tasks]
     for i, nodes in backend.map_unordered(run_point_blocks, args):
         k, blocks = tasks[i]
@@ -133,11 +135,11 @@ def run(sweep: Sweep, store: Store, backend: Backend, progress: Callable[[int, i
             store.add(k, stored_values(sweep.axes, sweep.points[k]), figures, node_rows)
             done += 1
             if progress:
-                progress(done, len(sweep.points))
+                progress(done, len(wanted))
 
 
 def point_figures(s: Scenario, seed: int, parts: list[np.ndarray]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Fund-wide and tier figures of a point, and one row per fund node (MODEL.md section 8)."""
+    """Fund-wide and tier figures of a point, and one row per fund node (docs/model.md section 8)."""
     res = _node_results(s, seed, np.concatenate(parts))
     st = res.structure
     tier = np.asarray(st.node_tier)
@@ -192,5 +194,15 @@ def execute(sweep: Sweep, out: Path, backend: Backend, progress: Callable[[int, 
     try:
         run(sweep, store, backend, progress)
         return store.export(), store.table("points")
+    finally:
+        store.close()
+
+
+def execute_points(sweep: Sweep, out: Path, backend: Backend, points: Collection[int]):
+    """Run just ``points`` into a store in ``out`` (verify's rerun); returns their point and node tables."""
+    store = open_store(sweep, out)
+    try:
+        run(sweep, store, backend, only=points)
+        return store.table("points"), store.table("nodes")
     finally:
         store.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from riskpool import scenario
 from riskpool.engine import simulate_blocks
 from riskpool.events import (
     EVENT_COLUMNS,
+    EVENTS,
     PathTrace,
     simulate_path,
     trace_rows,
@@ -105,7 +107,7 @@ def check_replay(tr: PathTrace) -> None:
     months = tr.balance.shape[0]
     last_month_seen = -1
     month_end = {}
-    for month, event, _loan, node, _party, amount, bal in tr.events:
+    for month, event, _loan, node, _party, amount, bal, _ratio in tr.events:
         assert month >= last_month_seen, "rows out of month order"
         while last_month_seen < month:  # close the months before this row
             if last_month_seen >= 0:
@@ -252,6 +254,44 @@ def test_trace_rows_and_csv(tmp_path):
         read = list(csv.DictReader(fh))
     assert len(read) == len(rows) and tuple(read[0]) == EVENT_COLUMNS
     assert float(read[-1]["month"]) == rows[-1]["month"]
+
+
+VOCABULARY_SETTINGS = (  # between them, every event of the log happens on the first paths of minimal
+    ["credit.annual_pd=0.3", "funds.scale=0.05", "sharing.guarantor=0.1", "sharing.bank=0.15",
+     "parties.guarantor.capital=1e5", "parties.guarantor.fee_rate=0.01"],
+    ["credit.annual_pd=0.3", "funds.scale=0.05", "rules.shortfall=parent", "rules.compensation_basis=net_loss"],
+    ["credit.annual_pd=0.3", "funds.scale=0.05", "rules.shortfall=bank", "rules.claim_lag_months=30"],
+)
+
+
+def vocabulary_rows() -> list[dict]:
+    rows = []
+    for settings_ in VOCABULARY_SETTINGS:
+        sc = scenario.load("minimal", settings_)
+        st = compile_structure(sc)
+        fates = sample_block(st, 1, 0, 4)
+        rows += [r for k in range(4) for r in trace_rows(simulate_path(st, fates, k))]
+    return rows
+
+
+def test_every_event_of_the_log_is_in_the_vocabulary_and_documented():
+    """The log uses the documented events only, each of them occurs, and docs/auditing.md has a
+    row for each (and for no other)."""
+    seen = {r["event"] for r in vocabulary_rows()}
+    assert seen == set(EVENTS)
+    text = (Path(__file__).resolve().parents[1] / "docs" / "auditing.md").read_text(encoding="utf-8")
+    section = text[text.index("\n## 6. "):text.index("\n## 7. ")]  # the per-event logs
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.MULTILINE))
+    assert documented == set(EVENTS)
+
+
+def test_amount_is_money_and_the_npl_ratio_has_its_own_column():
+    rows = vocabulary_rows()
+    breakers = [r for r in rows if r["event"] == "breaker"]
+    assert breakers
+    for r in breakers:  # the county's non-performing EAD: loans of about 3 million yuan, not a ratio
+        assert r["amount"] > 1e5 and 0 < r["npl_ratio"] <= 1, r
+    assert all(r["npl_ratio"] is None for r in rows if r["event"] != "breaker")
 
 
 def test_path_index_is_checked():

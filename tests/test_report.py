@@ -1,6 +1,7 @@
-"""``riskpool report``: the self-contained HTML report of a run or sweep folder (MODEL.md section 8).
+"""``riskpool report``: the self-contained HTML report of a result folder (docs/model.md section 8).
 
-A small run and two small sweeps of the bundled ``minimal`` scenario are made once for the module
+A small run, two small sweeps, a sensitivity study and a sizing answer of the bundled ``minimal``
+scenario are made once for the module
 through ``riskpool.cli.main``; the tests read their reports in both languages. The committed
 reference reports of ``reports/hunan-baseline`` are regenerated and compared byte for byte. One
 test opens the reports in Debian's chromium (Playwright) and checks that the charts draw offline.
@@ -34,7 +35,16 @@ RUN_SECTIONS = {"sufficiency": "report.sec_sufficiency", "capital": "report.sec_
                 "audit": "report.sec_audit"}
 SWEEP_SECTIONS = {"sweep": "report.sec_sweep", "heatmap": "report.sec_heatmap", "points": "report.sec_points",
                   "scenario": "report.sec_scenario", "methodology": "report.sec_method", "audit": "report.sec_audit"}
+SENSITIVITY_SECTIONS = {"design": "report.sec_design", "indices": "report.sec_indices", "points": "report.sec_points",
+                        "scenario": "report.sec_scenario", "methodology": "report.sec_method", "audit": "report.sec_audit"}
+SIZE_SECTIONS = {"answer": "report.sec_answer", "scenario": "report.sec_scenario", "methodology": "report.sec_method",
+                 "audit": "report.sec_audit"}
+SECTIONS = {"run": RUN_SECTIONS, "sweep": SWEEP_SECTIONS, "sweep_text": SWEEP_SECTIONS,
+            "sensitivity": SENSITIVITY_SECTIONS, "size": SIZE_SECTIONS}
+KINDS = list(SECTIONS)
 RUN_CHARTS = ["fan-chart", "survival-chart", "party-chart"]
+CHARTS = {"run": RUN_CHARTS, "sweep": ["heatmap-chart"], "sensitivity": ["sobol-p_shortfall", "sobol-payout_net_mean"],
+          "size": []}
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 CJK = re.compile(r"[\u3400-\u9fff]")
 SWEEP_ARGS = ["--paths", "250", "--seed", "7", "--set", "funds.scale=0.05"]
@@ -106,14 +116,19 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A run of 200 paths, a 3x2 sweep (heatmap) and a sweep with a text axis (no heatmap)."""
+    """A run of 200 paths, a 3x2 sweep (heatmap), a sweep with a text axis (no heatmap), a
+    sensitivity study of two parameters and a sizing answer."""
     root = tmp_path_factory.mktemp("report")
-    made = {"run": root / "run", "sweep": root / "sweep", "sweep_text": root / "sweep-text"}
+    made = {"run": root / "run", "sweep": root / "sweep", "sweep_text": root / "sweep-text",
+            "sensitivity": root / "sensitivity", "size": root / "size"}
     assert cli.main(["run", "minimal", "--paths", "200", "--out", str(made["run"])]) == 0
     assert cli.main(["sweep", "minimal", "--grid", "credit.annual_pd=0.02:0.1:3", "--grid", "rules.claim_lag_months=0:6:2",
                      *SWEEP_ARGS, "--out", str(made["sweep"])]) == 0
     assert cli.main(["sweep", "minimal", "--grid", "credit.annual_pd=0.02:0.1:2", "--values", "rules.shortfall=queue,bank",
                      *SWEEP_ARGS, "--out", str(made["sweep_text"])]) == 0
+    assert cli.main(["sensitivity", "minimal", "--range", "credit.annual_pd=0.02:0.2", "--range", "funds.scale=0.02:0.2",
+                     "--samples", "4", *SWEEP_ARGS, "--out", str(made["sensitivity"])]) == 0
+    assert cli.main(["size", "minimal", "--paths", "250", "--seed", "7", "--out", str(made["size"])]) == 0
     return made
 
 
@@ -126,17 +141,17 @@ def pages(folders: dict[str, Path]) -> dict[tuple[str, str], str]:
 
 
 @pytest.mark.parametrize("lang", LANGS)
-@pytest.mark.parametrize("kind", ["run", "sweep", "sweep_text"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_every_section_is_there_with_its_heading(pages: dict[tuple[str, str], str], kind: str, lang: str) -> None:
     page = Page(pages[kind, lang])
-    expected = RUN_SECTIONS if kind == "run" else SWEEP_SECTIONS
+    expected = SECTIONS[kind]
     assert page.sections == {sid: t(key, lang) for sid, key in expected.items()}
     assert [u for u in page.urls if u.startswith("#")] == [f"#{sid}" for sid in expected]  # the contents, in order
     assert page.tags["h1"] == 1 and page.tags["table"] >= 5
 
 
 @pytest.mark.parametrize("lang", LANGS)
-@pytest.mark.parametrize("kind", ["run", "sweep", "sweep_text"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_valid_html_and_nothing_fetched_from_outside(pages: dict[tuple[str, str], str], kind: str, lang: str) -> None:
     text = pages[kind, lang]
     page = Page(text)
@@ -151,12 +166,12 @@ def test_valid_html_and_nothing_fetched_from_outside(pages: dict[tuple[str, str]
     assert "http://" not in rest and "https://" not in rest and "@import" not in rest
 
 
-@pytest.mark.parametrize("kind", ["run", "sweep"])
+@pytest.mark.parametrize("kind", ["run", "sweep", "sensitivity", "size"])
 def test_figures_have_fixed_ids_and_the_page_is_a_pure_function_of_the_folder(
         folders: dict[str, Path], pages: dict[tuple[str, str], str], kind: str, tmp_path: Path) -> None:
     text = pages[kind, "en"]
     ids = re.findall(r'<div id="([^"]+)" class="plotly-graph-div"', text)
-    assert ids == (RUN_CHARTS if kind == "run" else ["heatmap-chart"])
+    assert ids == CHARTS[kind]
     moved = shutil.copytree(folders[kind], tmp_path / "elsewhere" / "renamed")
     assert report.render(moved, "en") == text, "the same files elsewhere give the same bytes"
     # every date in the page is one the manifest holds: the report makes no timestamp of its own
@@ -172,7 +187,7 @@ def test_sweep_without_two_numeric_axes_has_no_heatmap_but_names_its_values(page
         assert t("choice.shortfall.bank", lang) in text  # a text axis reads in words, like the scenario tables
 
 
-@pytest.mark.parametrize("kind", ["run", "sweep"])
+@pytest.mark.parametrize("kind", ["run", "sweep", "sensitivity", "size"])
 def test_both_languages_and_their_money(folders: dict[str, Path], pages: dict[tuple[str, str], str], kind: str) -> None:
     manifest = json.loads((folders[kind] / "manifest.json").read_text(encoding="utf-8"))
     regions = (manifest.get("scenario") or manifest["base_scenario"])["regions"]
@@ -197,6 +212,29 @@ def test_run_figures_match_the_summary(folders: dict[str, Path], pages: dict[tup
     audit = text[text.index('<section id="audit">'):]
     for name, digest in json.loads((folders["run"] / "manifest.json").read_text())["files"].items():
         assert name in audit and digest in audit
+
+
+def test_size_report_shows_the_answer(folders: dict[str, Path], pages: dict[tuple[str, str], str]) -> None:
+    answer = json.loads((folders["size"] / "size.json").read_text(encoding="utf-8"))
+    assert answer["scale"] is not None and answer["scale_high"] is not None
+    for lang in LANGS:
+        section = pages["size", lang][pages["size", lang].index('<section id="answer">'):]
+        for shown in (f"{answer['scale']:.3f}×", f"{answer['scale_low']:.3f}× – {answer['scale_high']:.3f}×",
+                      money(answer["capital_needed"], lang), money(answer["capital_now"], lang),
+                      t("report.s_lifted", lang)):
+            assert shown in section, shown
+
+
+def test_sensitivity_report_shows_every_index(folders: dict[str, Path], pages: dict[tuple[str, str], str]) -> None:
+    indices = pq.read_table(folders["sensitivity"] / "sensitivity.parquet").to_pylist()
+    assert len(indices) == 4  # two outputs, two parameters
+    text = pages["sensitivity", "en"]
+    table = text[text.index('<section id="indices">'):text.index('<section id="points">')]
+    for row in indices:
+        for key in ("S1", "ST"):
+            value = row[key]
+            assert (f"{value:.3f}" if np.isfinite(value) else "–") in table, (row, key)
+    assert table.count("<tr>") == 1 + len(indices)
 
 
 def test_weighted_paths_show_the_sampling_and_effective_sample_size(folders: dict[str, Path], tmp_path: Path) -> None:
@@ -259,7 +297,7 @@ def test_cli_refuses_what_is_not_a_result_folder(folders: dict[str, Path], capsy
     broken.mkdir()
     (broken / "manifest.json").write_text("{", encoding="utf-8")
     cases = [([str(tmp_path / "missing")], "no manifest.json"), ([str(tmp_path)], "no manifest.json"),
-             ([str(incomplete)], "no nodes.parquet"), ([str(foreign)], "not a riskpool run or sweep manifest"),
+             ([str(incomplete)], "no nodes.parquet"), ([str(foreign)], "not a riskpool run, sweep, sensitivity or size manifest"),
              ([str(broken)], "not JSON"), ([str(folders["run"]), "--lang", "fr"], "--lang = 'fr'")]
     for args, words in cases:
         rc, out, err = run_cli(capsys, "report", *args)
