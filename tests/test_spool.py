@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -111,16 +112,32 @@ def spooled_run(out: Path) -> subprocess.Popen:
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
 
 
-@pytest.mark.parametrize("delay", [0.0, 0.3, 0.8])
-def test_a_killed_spooled_run_leaves_no_spool_after_the_rerun(tmp_path: Path, delay: float):
+def spool_lifetime(proc: subprocess.Popen, out: Path) -> float:
+    """Wait for ``proc``; return how long (seconds) its spool files existed."""
+    seen = gone = None
+    while proc.poll() is None:
+        present = bool(list(out.glob(f"{SPOOL_PREFIX}*")))
+        seen = seen or (time.monotonic() if present else None)
+        gone = gone or (time.monotonic() if seen and not present else None)
+        time.sleep(0.005)
+    assert proc.wait(timeout=300) == 0 and seen is not None
+    return (gone or time.monotonic()) - seen
+
+
+@pytest.mark.parametrize("share", [0.0, 0.3, 0.6])
+def test_a_killed_spooled_run_leaves_no_spool_after_the_rerun(tmp_path: Path, share: float):
+    """Killed at ``share`` of the time its spool lives (measured on the same run just before, so
+    that a loaded machine slows both alike), the run leaves its spool, which the rerun deletes."""
     reference = tmp_path / "reference"
-    assert spooled_run(reference).wait(timeout=300) == 0
+    lifetime = spool_lifetime(spooled_run(reference), reference)
     out = tmp_path / "killed"
     with reaped(spooled_run(out)) as proc:
         while proc.poll() is None and not list(out.glob(f"{SPOOL_PREFIX}*")):
             time.sleep(0.005)
-        time.sleep(delay)
+        time.sleep(share * lifetime)
+        os.killpg(proc.pid, signal.SIGSTOP)  # frozen, so that what is checked is what the kill leaves
         assert proc.poll() is None, "the run ended before the kill: give it more paths"
+        assert list(out.glob(f"{SPOOL_PREFIX}*")), "the run had deleted its spool before the kill"
         kill_group(proc)
     assert list(out.glob(f"{SPOOL_PREFIX}*")), "the killed run left its spool"
     rerun = spooled_run(out)
