@@ -132,6 +132,7 @@ def sweep(
                              base.simulation.paths, base.simulation.seed, max(workers, dask_local or 1))
     _writable_folder(out)
     started = datetime.now(timezone.utc)
+    (out / "manifest.json").unlink(missing_ok=True)  # written again once every point is in
     with open_backend(workers, dask_local, scheduler) as backend, _ProgressBar(True, "points") as progress:
         files, points = sweep_mod.execute(plan, out, backend, progress)
     write_sweep_manifest(out, plan.spec(), plan.base_scenario().canonical(), command_line(), started, list(files))

@@ -7,7 +7,7 @@ whatever worker or machine runs it, and splits it into one child stream per kind
 unchanged. Within a stream, draws are consumed in path order, then loan-id order.
 
 Candidate loans of a path are numbered (their *loan id*) by origination month (initial loans
-first, as month -1), then county position in the file, then draw order (MODEL.md section 4).
+first, as month -1), then county position in the file, then draw order (docs/model.md section 4.3).
 A county's monthly Poisson counts are drawn as a Poisson total over the horizon spread over
 months uniformly at random, which has exactly the law of independent monthly Poisson counts.
 """
@@ -96,7 +96,7 @@ def cumulative_hazard(st: Structure, z: np.ndarray, w: np.ndarray | None) -> np.
     """Cumulative monthly hazard per (path, risk class, month + 1), 0 at month -1.
 
     The monthly hazard of year y is ``-log(1 - p_y) / 12``, so that surviving 12 months has
-    probability ``1 - p_y`` (MODEL.md section 3: a constant monthly hazard within the year).
+    probability ``1 - p_y`` (docs/model.md section 3.3: a constant monthly hazard within the year).
     """
     monthly = -np.log1p(-conditional_pd(st, z, w)) / 12.0  # (paths, years, classes)
     return _accumulate_hazard(np.ascontiguousarray(monthly))

@@ -1,8 +1,8 @@
-"""The fast ledger: the rules of MODEL.md section 5, month by month, compiled with numba.
+"""The fast ledger: the rules of docs/model.md section 5, month by month, compiled with numba.
 
 This module is the one home of the rules in the fast engine. :func:`run_ledger` validates its
 inputs and calls :func:`_ledger_block`, a compiled kernel that walks each path of a block
-through the months in the order of MODEL.md section 5:
+through the months in the order of docs/model.md section 5.0:
 
     interest, top-ups, fees and premiums; clawbacks; queued claims (oldest first);
     defaults; new claims (by default month, then loan id); maturities; originations.

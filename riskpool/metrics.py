@@ -1,4 +1,4 @@
-"""Figures of MODEL.md section 6 computed from per-path results.
+"""Figures of docs/model.md section 6 computed from per-path results.
 
 Tier and fund-wide figures aggregate their nodes per path first (shortfall: any node; first
 shortfall month: the earliest; payout, unpaid, required capital: sums), then take statistics
@@ -185,7 +185,7 @@ def lending_summary(res: Results) -> dict[str, Any]:
 
 
 def county_summaries(res: Results) -> dict[str, dict[str, Any]]:
-    """Circuit-breaker and NPL-warning figures per county (MODEL.md section 4)."""
+    """Circuit-breaker and NPL-warning figures per county (docs/model.md sections 4.6 and 6.7)."""
     w = res.weight
     return {
         cid: {
@@ -198,7 +198,7 @@ def county_summaries(res: Results) -> dict[str, dict[str, Any]]:
 
 
 def summarize(res: Results) -> dict[str, Any]:
-    """The summary of MODEL.md section 8 (and more): deterministic for a given run."""
+    """The summary.json of docs/model.md section 8: deterministic for a given run."""
     st = res.structure
     tier_of = np.asarray(st.node_tier)
     head = {

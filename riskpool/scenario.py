@@ -1,4 +1,4 @@
-"""Scenario files: pydantic models of MODEL.md section 7, TOML loading, overrides, validation.
+"""Scenario files: pydantic models of docs/model.md section 7, TOML loading, overrides, validation.
 
 Money is in yuan, rates are fractions per year, times are in months unless a name says years.
 Every problem found in a scenario is reported as a :class:`Problem` naming the field path
@@ -344,7 +344,7 @@ def _from_pydantic(err: dict[str, Any], raw: dict[str, Any]) -> Problem:
     loc = list(err["loc"])
     path = _display_path(loc, raw)
     if err["type"] == "extra_forbidden":
-        return Problem(path, _MISSING, "unknown key (check the spelling; see MODEL.md section 7)")
+        return Problem(path, _MISSING, "unknown key (check the spelling; see docs/model.md section 7)")
     if err["type"] == "missing":
         return Problem(path, _MISSING, "required but missing")
     allowed = err["msg"]

@@ -19,7 +19,8 @@ import pyarrow.parquet as pq
 from . import sweep as sweep_mod
 from .backends import Backend
 from .grid import Axis
-from .outputs import atomic_write
+from .metrics import QUANTILE_METHOD
+from .outputs import atomic_write, sweep_randomness
 from .scenario import NO_VALUE, Problem, ScenarioError
 from .store import NODES_FILE, POINTS_FILE
 
@@ -107,6 +108,8 @@ def record(ranges: list[tuple[str, float, float]], samples: int, paths: int, see
                         "calc_second_order=False, seed = seed mod 2**32", "points": len(sweep.points)},
         "sweep": sweep.spec(),
         "base_scenario": sweep.base_scenario().canonical(),
+        "randomness": sweep_randomness(seed),
+        "quantile_method": QUANTILE_METHOD,
     }
 
 

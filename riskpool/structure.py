@@ -1,6 +1,6 @@
 """The scenario compiled to plain arrays: the region tree, fund nodes, routing of tier parts.
 
-Tier slots are numbered in payment order: 0 = county, 1 = city, 2 = province (MODEL.md 5.2).
+Tier slots are numbered in payment order: 0 = county, 1 = city, 2 = province (docs/model.md section 5.2).
 A county's part for slot ``t`` is paid by ``route[c, t]``: the nearest slot ``>= t`` in its own
 chain of regions that has a fund (-1 = the bank). Under ``shortfall = "parent"`` what slot ``t``
 cannot pay goes to ``overflow[c, t]``: the next slot ``> t`` with a fund (-1 = the bank).

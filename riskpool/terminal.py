@@ -29,7 +29,7 @@ def sufficiency_table(summary: dict[str, Any]) -> Table:
     table = Table(title=f"Fund sufficiency over {summary['horizon_months']} months "
                         f"({summary['paths']:,} paths, seed {summary['seed']}; money in CNY m)",
                   caption="1st short: median month of the first shortfall among paths that ran short; "
-                          "need: required capital (MODEL.md section 6)")
+                          "need: required capital (docs/model.md section 6.3)")
     for col in ("", "sufficient", "P(short) ± se", "1st short", "capital", "need 95%", "need 99%", "unpaid"):
         table.add_column(col, justify="left" if not col else "right", no_wrap=True)
     rows = [("whole fund", summary["fund"])] + [(f"{t} tier", v) for t, v in summary["tiers"].items() if v["nodes"]]

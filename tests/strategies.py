@@ -1,6 +1,6 @@
 """Hypothesis strategies: small, valid riskpool scenarios covering every rule option.
 
-:func:`scenarios` draws plain data shaped like MODEL.md section 7 (what ``scenario.from_dict``
+:func:`scenarios` draws plain data shaped like docs/model.md section 7 (what ``scenario.from_dict``
 takes): a province with 1-3 cities of 1-3 counties each, any subset of regions holding a fund
 (the province included), horizons of 1-3 years, a few loans per county, and every option of
 sections 3-5: correlations, stress, downturn recoveries, both compensation bases, caps, bands,

@@ -12,7 +12,7 @@ import pytest
 from riskpool import scenario
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DIVISIONS_CSV = REPO_ROOT.parent / "shared" / "data" / "hunan_divisions.csv"
+DIVISIONS_CSV = REPO_ROOT / "scripts" / "hunan_divisions.csv"
 GENERATOR = REPO_ROOT / "scripts" / "make_scenarios.py"
 GENERATED = ("hunan-baseline", "stress-shock")
 

@@ -1,4 +1,4 @@
-"""The ``riskpool`` command line and its output contract (MODEL.md section 8).
+"""The ``riskpool`` command line and its output contract (docs/model.md section 8).
 
 Most tests call ``riskpool.cli.main`` in-process (fast); each exit-status class (0, 1, 2) is also
 checked through a real ``python -m riskpool`` subprocess.
@@ -377,7 +377,7 @@ def test_validate_subprocess_exits_0(tmp_path: Path) -> None:
 
 
 def check_summary_keys(summary: dict[str, Any], nodes: dict[str, str]) -> None:
-    """Every key that MODEL.md section 8 lists for summary.json."""
+    """Every key that docs/model.md section 8 lists for summary.json."""
     for key in ("scenario", "scenario_sha256", "seed", "paths", "horizon_months", "fund", "tiers", "nodes",
                 "parties", "lending"):
         assert key in summary, key

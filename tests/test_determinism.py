@@ -1,4 +1,4 @@
-"""Determinism (engine issue): the same seed gives byte-identical result files, whatever the
+"""Determinism (docs/model.md section 2.5): the same seed gives byte-identical result files, whatever the
 number of workers or the grouping of RNG blocks into tasks; another seed gives other results.
 """
 

@@ -1,8 +1,8 @@
 """Differential tests: the SimPy event engine (``riskpool.events``) against the fast engine.
 
-The two engines implement the rules of MODEL.md sections 4-5 independently. Given the same
+The two engines implement the rules of docs/model.md sections 4-5 independently. Given the same
 fates they must agree path by path: every money figure within ``max(1e-6, 1e-12 x |value|)``
-yuan, every month, count and flag exactly (MODEL.md section 8). Also checked here: the event
+yuan, every month, count and flag exactly (docs/model.md section 8). Also checked here: the event
 log replays to every balance it reports, and the worked example of docs/model.md section 5.8.
 
 Hypothesis runs derandomized (the same examples every run, no database). For a deeper search

@@ -1,4 +1,4 @@
-"""Property tests of the invariants of MODEL.md sections 2, 5 and 6 on random small scenarios.
+"""Property tests of the invariants of docs/model.md sections 2, 5 and 6 on random small scenarios.
 
 Each property draws a valid scenario from ``tests/strategies.py``, simulates 20-60 paths and
 checks, path by path and node by node:
@@ -133,7 +133,7 @@ def test_accounting_invariants(raw: dict, n_paths: int, seed: int) -> None:
 @settings(max_examples=examples(250), **SETTINGS)
 @given(raw=scenarios(), n_paths=paths, seed=seeds)
 def test_node_bookkeeping_and_party_limits(raw: dict, n_paths: int, seed: int) -> None:
-    """Companions of 1-4 (MODEL.md 5.3, 5.6, 6): each fund node's balance is its opening balance
+    """Companions of 1-4 (docs/model.md 5.3, 5.6, 6): each fund node's balance is its opening balance
     plus inflows less what it paid; a node runs short exactly when its required capital exceeds
     its opening balance; the guarantor and the insurer never pay beyond their limits."""
     res = run(raw, n_paths, seed)

@@ -1,4 +1,4 @@
-"""Reference tests: the Monte Carlo engine against closed forms (MODEL.md sections 2-6).
+"""Reference tests: the Monte Carlo engine against closed forms (docs/model.md sections 2-6).
 
 Every test simulates a *static book* whose outcome has an exact law, and asserts that the Monte
 Carlo estimate lies within 4 Monte Carlo standard errors of the exact value, the standard error

@@ -1,4 +1,4 @@
-"""Loading, overriding and validating scenarios (MODEL.md section 7; the engine issue's validation list).
+"""Loading, overriding and validating scenarios (docs/model.md section 7: every check listed there).
 
 Every bad input must raise ScenarioError whose problems name the field path (as ``--set``
 addresses it), the value and what is allowed. Memory and time refusals come from

@@ -1,6 +1,6 @@
 """``riskpool sweep``: grid points on common random numbers, backends, resume and its store.
 
-The contract is MODEL.md section 8 and the sweep issue: a 3x3 grid equals nine single runs; the
+The contract is docs/model.md section 8 and docs/researchers.md: a 3x3 grid equals nine single runs; the
 serial, process-pool and Dask backends give identical tables; a sweep killed with SIGKILL and
 rerun ends identical to an uninterrupted one (no duplicate or partial rows); a store of another
 sweep is refused; invalid points are stored with null figures and a problem; p_shortfall is

@@ -1,4 +1,4 @@
-"""``riskpool verify`` and reproducibility (auditors' issue; docs/auditing.md).
+"""``riskpool verify`` and reproducibility (docs/auditing.md).
 
 - The committed reference run ``reports/hunan-baseline`` verifies identical (through a real
   ``python -m riskpool`` subprocess, from the repository root).
