@@ -1,5 +1,5 @@
 """riskpool: a stochastic simulator of three-tier IP pledge-loan risk-compensation funds."""
 
-from .provenance import __version__
+from .files.provenance import __version__
 
 __all__ = ["__version__"]

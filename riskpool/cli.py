@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 
 from . import scenario as scenario_mod
-from .outputs import atomic_write, json_text
+from .files.atomic import atomic_write, json_text
 from .scenario import NO_VALUE, Problem, ScenarioError
 
 app = typer.Typer(
@@ -76,10 +76,11 @@ def run(
 ) -> None:
     """Simulate a scenario and print its sufficiency table (or the JSON summary)."""
     from .engine import simulate
+    from .files.manifest import command_line
+    from .files.runfolder import write_run
     from .limits import check_resources
     from .metrics import summarize
-    from .outputs import command_line, write_run
-    from .terminal import print_summary
+    from .present.terminal import print_summary
 
     s = _load(source, set_, simulation__paths=paths, simulation__seed=seed)
     spool_folder = out if out is not None else Path(tempfile.gettempdir())  # large results go to disk there
@@ -117,11 +118,11 @@ def sweep(
     out: Annotated[Path, typer.Option(help="Folder for sweep.duckdb, sweep.parquet and the heatmap; rerun to resume.")] = Path("sweep"),
 ) -> None:
     """Run every combination of the axes on common random numbers; resumable."""
-    from . import grid as grid_mod
-    from . import sweep as sweep_mod
-    from .backends import check_choice, open_backend
-    from .charts import write_heatmap
-    from .outputs import command_line, write_sweep_manifest
+    from .files.manifest import command_line, write_sweep_manifest
+    from .present.charts import write_heatmap
+    from .study import grid as grid_mod
+    from .study import sweep as sweep_mod
+    from .study.backends import check_choice, open_backend
 
     check_choice(workers, dask_local, scheduler)
     axes = [grid_mod.parse_grid(g) for g in grid or []] + [grid_mod.parse_values(v) for v in values or []]
@@ -150,7 +151,7 @@ def verify(
     points: Annotated[str, typer.Option(help="Points of a sweep or sensitivity study to rerun: a number, or all.")] = "3",
 ) -> None:
     """Rerun what a manifest describes and compare every published result with the rerun."""
-    from .audit import verify as verify_results
+    from .files.verify import verify as verify_results
 
     if not manifest.is_file():
         raise ScenarioError([Problem("MANIFEST", str(manifest), "no such file")])
@@ -252,8 +253,8 @@ def size(
     The leverage cap is lifted while sizing unless --keep-leverage: the answer is the capital
     that carries all the demand for loans.
     """
-    from . import sizing
-    from .outputs import command_line, write_manifest
+    from .files.manifest import command_line, write_manifest
+    from .study import sizing
 
     if node is not None and tier is not None:
         raise ScenarioError([Problem("--node/--tier", f"{node}/{tier}", "give one of --node and --tier, not both")])
@@ -302,9 +303,9 @@ def sensitivity(
     """Sobol first-order and total indices of p_shortfall and mean fund payout (SALib)."""
     from rich.table import Table
 
-    from . import sensitivity as sens
-    from .backends import check_choice, open_backend
-    from .outputs import command_line, write_manifest
+    from .files.manifest import command_line, write_manifest
+    from .study import sensitivity as sens
+    from .study.backends import check_choice, open_backend
 
     check_choice(workers, dask_local, scheduler)
     ranges = [sens.parse_range(r) for r in range_ or []]

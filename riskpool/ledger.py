@@ -25,9 +25,23 @@ from numba import njit
 
 from .fates import NO_DEFAULT, Fates
 from .structure import (
-    R_BASIS, R_BREAKER, R_BREAKER_MONTHS, R_CAP, R_DISPOSAL_COST, R_G_CAPITAL, R_G_FEE,
-    R_I_CAP, R_I_PREMIUM, R_INTEREST, R_LAG, R_LEVERAGE, R_MAX_LOAN, R_POLICY, R_SCOPE,
-    R_WARNING, Structure,
+    R_BASIS,
+    R_BREAKER,
+    R_BREAKER_MONTHS,
+    R_CAP,
+    R_DISPOSAL_COST,
+    R_G_CAPITAL,
+    R_G_FEE,
+    R_I_CAP,
+    R_I_PREMIUM,
+    R_INTEREST,
+    R_LAG,
+    R_LEVERAGE,
+    R_MAX_LOAN,
+    R_POLICY,
+    R_SCOPE,
+    R_WARNING,
+    Structure,
 )
 
 TOLERANCE = 1e-6  # yuan: a remainder above this is a shortfall; the leverage test's slack

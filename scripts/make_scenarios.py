@@ -10,7 +10,7 @@ Usage::
 
     python scripts/make_scenarios.py [--csv PATH] [--out-dir DIR]
 
-The TOML is written by riskpool.toml_writer (no TOML library), so that the committed files
+The TOML is written by riskpool.files.toml_writer (no TOML library), so that the committed files
 stay readable: money with digit groups (``65_000_000``), one ``[[regions]]`` table per region.
 """
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from riskpool.toml_writer import to_toml
+from riskpool.files.toml_writer import to_toml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CSV = REPO_ROOT / "scripts" / "hunan_divisions.csv"

@@ -33,7 +33,7 @@ import pytest
 from processes import kill_group, reaped
 
 from riskpool import cli
-from riskpool.outputs import RESULT_FILES
+from riskpool.files.runfolder import RESULT_FILES
 
 # 20,000 paths of the minimal scenario take a few seconds, half of them writing the files
 RUN = ["run", "minimal", "--paths", "20000", "--seed", "11", "--set", "funds.scale=0.05"]

@@ -1,6 +1,6 @@
 """The docs' examples run, so that they cannot go stale (tests/doc_examples.py says how).
 
-Python examples (``>>>``) in docs and in riskpool.i18n run as doctests; shell examples in ```sh
+Python examples (``>>>``) in docs and in riskpool.present.labels run as doctests; shell examples in ```sh
 and ```console blocks run with bash, one after another in one working folder per document, with
 copies of reports/ and scenarios/ beside them (the auditing guide verifies the reference run).
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from doc_examples import capped, examples, write_wrapper
 
-import riskpool.i18n
+import riskpool.present.labels
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
@@ -46,7 +46,7 @@ def test_every_command_is_shown_in_a_runnable_example():
 
 
 def test_i18n_doctests():
-    failures, tried = doctest.testmod(riskpool.i18n, optionflags=doctest.NORMALIZE_WHITESPACE)
+    failures, tried = doctest.testmod(riskpool.present.labels, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert tried > 0 and failures == 0
 
 

@@ -23,8 +23,8 @@ import pytest
 from plotly.offline import get_plotlyjs
 
 from riskpool import cli, report, scenario
-from riskpool.i18n import LABELS, LANGS, money, t
-from riskpool.terminal import weakest_nodes
+from riskpool.present.labels import LABELS, LANGS, money, t
+from riskpool.present.terminal import weakest_nodes
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO / "reports" / "hunan-baseline"

@@ -10,7 +10,7 @@ import pytest
 
 from riskpool import scenario
 from riskpool.cli import main
-from riskpool.sizing import Sizer, size
+from riskpool.study.sizing import Sizer, size
 
 PATHS = 400
 SEED = 7

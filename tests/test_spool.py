@@ -21,8 +21,9 @@ import pyarrow.parquet as pq
 import pytest
 from processes import kill_group, reaped
 
-from riskpool import engine, limits, outputs, scenario
+from riskpool import engine, limits, scenario
 from riskpool.cli import main
+from riskpool.files import runfolder
 from riskpool.metrics import summarize
 from riskpool.scenario import ScenarioError
 from riskpool.spool import SPOOL_PREFIX
@@ -32,7 +33,7 @@ def written(s: scenario.Scenario, folder: Path, **settings) -> dict[str, str]:
     """Simulate, write the result files into ``folder`` and return their byte hashes."""
     res = engine.simulate(s, spool_folder=folder.parent, **settings)
     try:
-        manifest = outputs.write_run(res, summarize(res), folder, ["test"])
+        manifest = runfolder.write_run(res, summarize(res), folder, ["test"])
     finally:
         res.release()
     return manifest["files"]
@@ -77,15 +78,15 @@ def test_cli_run_leaves_only_result_files(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(limits, "SPOOL_ABOVE_BYTES", 1)
     out = tmp_path / "run"
     assert main(["run", "minimal", "--paths", "300", "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == sorted((*outputs.RESULT_FILES, "manifest.json"))
+    assert sorted(p.name for p in out.iterdir()) == sorted((*runfolder.RESULT_FILES, "manifest.json"))
     assert json.loads((out / "summary.json").read_text())["paths"] == 300
 
 
 def test_tables_of_many_chunks_hold_the_same_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     s = scenario.load("minimal", simulation__paths=700)
     whole = written(s, tmp_path / "whole", spool=True)
-    monkeypatch.setattr(outputs, "CHUNK_PATHS", 250)
-    monkeypatch.setattr(outputs, "CHUNK_VALUES", 1000)  # months summed one or two at a time
+    monkeypatch.setattr(runfolder, "CHUNK_PATHS", 250)
+    monkeypatch.setattr(runfolder, "CHUNK_VALUES", 1000)  # months summed one or two at a time
     chunked_folder = tmp_path / "chunked"
     chunked = written(s, chunked_folder, spool=True)
     assert pq.ParquetFile(chunked_folder / "nodes.parquet").metadata.num_row_groups == 3
@@ -144,5 +145,5 @@ def test_a_killed_spooled_run_leaves_no_spool_after_the_rerun(tmp_path: Path, sh
     assert rerun.wait(timeout=300) == 0, rerun.stderr.read().decode()
     rerun.stderr.close()
     assert not list(out.glob(f"{SPOOL_PREFIX}*"))  # the killed run's spool is gone, and the rerun's
-    for name in (*outputs.RESULT_FILES,):
+    for name in (*runfolder.RESULT_FILES,):
         assert (out / name).read_bytes() == (reference / name).read_bytes(), name

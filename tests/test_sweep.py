@@ -31,10 +31,11 @@ import pyarrow.parquet as pq
 import pytest
 from processes import kill_group, reaped
 
-from riskpool import cli, engine, grid, limits, scenario
-from riskpool import sweep as sweep_mod
+from riskpool import cli, engine, limits, scenario
 from riskpool.fates import BLOCK_PATHS
-from riskpool.store import NODE_FIGURES, POINT_FIGURES
+from riskpool.study import grid
+from riskpool.study import sweep as sweep_mod
+from riskpool.study.store import NODE_FIGURES, POINT_FIGURES
 
 MINIMAL = "minimal"
 TIERS = ("province", "city", "county")

@@ -30,13 +30,14 @@ import pyarrow.parquet as pq
 import pytest
 
 import riskpool
-from riskpool import cli, provenance, scenario
-from riskpool.digests import data_digest
+from riskpool import cli, scenario
 from riskpool.engine import simulate
 from riskpool.fates import BLOCK_PATHS
+from riskpool.files import provenance
+from riskpool.files.atomic import json_text
+from riskpool.files.digests import data_digest, sha256_file
+from riskpool.files.runfolder import RESULT_FILES, write_run
 from riskpool.metrics import summarize
-from riskpool.digests import sha256_file
-from riskpool.outputs import RESULT_FILES, json_text, write_run
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = Path("reports/hunan-baseline/manifest.json")  # relative to ROOT, as an auditor types it

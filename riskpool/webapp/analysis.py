@@ -17,14 +17,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import sizing
 from ..engine import Results, plan_blocks, simulate
-from ..grid import Axis, product
+from ..files.runfolder import months_table, nodes_table, write_run
+from ..files.toml_writer import to_toml
 from ..metrics import summarize
-from ..outputs import months_table, nodes_table, write_run
 from ..scenario import Scenario
-from ..sweep import point_figures, prepare, run_point_blocks
-from ..toml_writer import to_toml
+from ..study import sizing
+from ..study.grid import Axis, product
+from ..study.sweep import point_figures, prepare, run_point_blocks
 
 EXPLORE_PATHS = 500  # per grid point: the heatmap is a map of where to look, not a final answer
 SIZING_PATHS = 1000

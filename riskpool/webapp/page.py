@@ -1,7 +1,7 @@
 """The Streamlit page: scenario inputs in the sidebar, results and exploration in the main area.
 
 Layout and words only; every figure comes from riskpool.webapp.analysis (the engine's API) and
-every chart from riskpool.figures. Widget keys are the scenario paths of the controls, so a
+every chart from riskpool.present.figures. Widget keys are the scenario paths of the controls, so a
 value survives a language switch and tests can address a control by its path.
 """
 
@@ -14,13 +14,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from .. import figures
 from .. import scenario as scenario_mod
-from ..i18n import Lang, money, month_label, percent
+from ..present import figures
+from ..present.labels import Lang, money, month_label, percent
+from ..present.terminal import WEAKEST
 from ..scenario import Problem, Scenario, ScenarioError
-from ..sizing import MAX_SCALE
-from ..terminal import WEAKEST
-from . import analysis, controls
+from ..study.sizing import MAX_SCALE
+from ..webapp import analysis, controls
 from .text import tr
 
 APP_PATHS = 2_000  # the app's default: an answer in about a second on one core

@@ -1,8 +1,8 @@
-"""Words of the web app in Chinese and English (shared labels come from riskpool.i18n)."""
+"""Words of the web app in Chinese and English (shared labels come from riskpool.present.labels)."""
 
 from __future__ import annotations
 
-from ..i18n import LABELS, Lang, translate
+from ..present.labels import LABELS, Lang, translate
 
 APP_LABELS: dict[str, tuple[str, str]] = {
     **LABELS,

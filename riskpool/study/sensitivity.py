@@ -16,12 +16,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..files.atomic import atomic_write
+from ..files.manifest import sweep_randomness
+from ..metrics import QUANTILE_METHOD
+from ..scenario import NO_VALUE, Problem, ScenarioError
 from . import sweep as sweep_mod
 from .backends import Backend
 from .grid import Axis
-from .metrics import QUANTILE_METHOD
-from .outputs import atomic_write, sweep_randomness
-from .scenario import NO_VALUE, Problem, ScenarioError
 from .store import NODES_FILE, POINTS_FILE
 
 OUTPUTS = ("p_shortfall", "payout_net_mean")

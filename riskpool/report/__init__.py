@@ -22,15 +22,17 @@ import pyarrow.parquet as pq
 from plotly.graph_objects import Figure
 from pydantic import BaseModel
 
-from . import figures
-from .charts import heatmap_axes, heatmap_grid
-from .i18n import LABELS, LANGS, Lang, money, month_label, percent, t
-from .outputs import RESULT_FILES, atomic_write, sha256_file
-from .scenario import TIERS, Problem, Scenario, ScenarioError
-from .sensitivity import INDICES_FILE
-from .sizing import ANSWER_FILE
-from .store import POINTS_FILE
-from .terminal import weakest_nodes
+from ..files.atomic import atomic_write
+from ..files.digests import sha256_file
+from ..files.runfolder import RESULT_FILES
+from ..present import figures
+from ..present.charts import heatmap_axes, heatmap_grid
+from ..present.labels import LABELS, LANGS, Lang, money, month_label, percent, t
+from ..present.terminal import weakest_nodes
+from ..scenario import TIERS, Problem, Scenario, ScenarioError
+from ..study.sensitivity import INDICES_FILE
+from ..study.sizing import ANSWER_FILE
+from ..study.store import POINTS_FILE
 
 RUN_FILES = ("manifest.json", *RESULT_FILES)
 SWEEP_FILES = ("manifest.json", POINTS_FILE)

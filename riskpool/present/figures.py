@@ -13,8 +13,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
-from .i18n import Lang, money_axis, t
-from .scenario import Scenario
+from ..scenario import Scenario
+from .labels import Lang, money_axis, t
 
 TIERS = ("province", "city", "county")
 SERIES_COLOURS = {"fund": "#1f4e79", "province": "#c0392b", "city": "#d68910", "county": "#27ae60"}

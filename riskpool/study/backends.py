@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from .scenario import NO_VALUE, Problem, ScenarioError
+from ..scenario import NO_VALUE, Problem, ScenarioError
 
 Task = tuple[Any, ...]
 
@@ -64,7 +64,8 @@ def open_backend(workers: int = 1, dask_local: int | None = None, scheduler: str
 
 @contextmanager
 def _dask(n_workers: int | None, address: str | None):
-    from dask.distributed import Client, LocalCluster, as_completed as dask_completed
+    from dask.distributed import Client, LocalCluster
+    from dask.distributed import as_completed as dask_completed
 
     cluster = None
     if address:

@@ -18,16 +18,16 @@ from typing import Any
 
 import numpy as np
 
-from . import scenario as scenario_mod
+from .. import scenario as scenario_mod
+from ..engine import Results, plan_blocks, simulate_blocks
+from ..files.provenance import running_code
+from ..limits import check_resources
+from ..metrics import group_summary, node_summaries
+from ..scenario import NO_VALUE, Problem, Scenario, ScenarioError
+from ..structure import SLOT_TIERS, compile_structure
 from .backends import Backend
-from .engine import Results, plan_blocks, simulate_blocks
 from .grid import Axis, overrides
-from .limits import check_resources
-from .metrics import group_summary, node_summaries
-from .provenance import running_code
-from .scenario import NO_VALUE, Problem, Scenario, ScenarioError
 from .store import NODE_FIGURES, Store
-from .structure import SLOT_TIERS, compile_structure
 
 TASKS_PER_WORKER = 4  # enough tasks to keep every worker busy to the end
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from ..files.atomic import atomic_write
 from .figures import SUFFICIENCY_TARGET, heatmap
-from .outputs import atomic_write
 
 
 def heatmap_grid(points: pa.Table, x: str, y: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -10,12 +10,7 @@ files.
 
 from __future__ import annotations
 
-import json
-import os
-import platform
-import sys
-from datetime import datetime, timezone
-from importlib import metadata
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +18,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .digests import data_digest, sha256_file
-from .engine import Results
-from .fates import BLOCK_PATHS, STREAMS
-from .ledger import PATH_COLUMNS
-from .metrics import QUANTILE_METHOD, quantile
-from .provenance import running_code
-from .spool import process_alive
-from .structure import SLOT_TIERS
+from ..engine import Results
+from ..fates import BLOCK_PATHS, STREAMS
+from ..ledger import PATH_COLUMNS
+from ..metrics import QUANTILE_METHOD, quantile
+from ..structure import SLOT_TIERS
+from .atomic import atomic_write, json_text, remove_stale_temporaries
+from .manifest import write_manifest
 
 RESULT_FILES = ("summary.json", "paths.parquet", "nodes.parquet", "months.parquet")
 COUNT_COLUMNS = {"n_originated", "n_defaults"}
@@ -174,43 +168,6 @@ def write_run(res: Results, summary: dict[str, Any], out: Path, command: list[st
     return write_manifest(out, run_record(res), list(RESULT_FILES), command, started)
 
 
-def write_in_chunks(res: Results, table_of, path: Path) -> None:
-    """A per-path table written a chunk of paths at a time (one row group each): a run of up to
-    CHUNK_PATHS paths gives the bytes that writing the whole table at once gives."""
-    writer = None
-    try:
-        for rows in path_chunks(res.n_paths):
-            table = table_of(res, rows)
-            writer = writer or pq.ParquetWriter(path, table.schema, compression="zstd")
-            writer.write_table(table)
-    finally:
-        if writer is not None:
-            writer.close()
-
-
-def json_text(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-
-
-def atomic_write(path: Path, write) -> None:
-    """Write through ``write(tmp)`` to a temporary name, then rename: complete files or none."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def remove_stale_temporaries(folder: Path, names: tuple[str, ...]) -> None:
-    """Delete atomic_write's temporaries of ``names`` left by writers that were killed."""
-    for name in names:
-        for tmp in folder.glob(f".{name}.tmp-*"):
-            pid = tmp.name.rpartition("-")[2]
-            if pid.isdigit() and not process_alive(int(pid)):
-                tmp.unlink(missing_ok=True)
-
-
 def run_record(res: Results) -> dict[str, Any]:
     """What an auditor needs to reproduce the run (docs/model.md section 8; docs/auditing.md)."""
     return {
@@ -230,50 +187,15 @@ def run_record(res: Results) -> dict[str, Any]:
     }
 
 
-def write_manifest(out: Path, body: dict[str, Any], files: list[str], command: list[str],
-                   started: datetime | None) -> dict[str, Any]:
-    """Write ``manifest.json`` last, as the folder's commit marker: the code that made the
-    results, ``body``, the libraries, the command, the times, and the byte hash and data digest
-    of each of ``files`` (in ``out``); returns it."""
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    manifest = {
-        **running_code().manifest(),
-        **body,
-        "versions": versions(),
-        "platform": platform.platform(),
-        "command": command,
-        "started": started.isoformat(timespec="seconds") if started else now,
-        "finished": now,
-        "files": {name: sha256_file(out / name) for name in files},
-        "data": {name: data_digest(out / name) for name in files},
-    }
-    atomic_write(out / "manifest.json", lambda p: p.write_text(json_text(manifest), encoding="utf-8"))
-    return manifest
-
-
-def versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for package in ("numpy", "scipy", "pandas", "pyarrow", "numba", "pydantic"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "absent"
-    return versions
-
-
-def sweep_randomness(seed: int) -> dict[str, Any]:
-    """The randomness record of a batch of points that share one seed."""
-    return {"bit_generator": "PCG64", "seed_sequence_entropy": seed, "block_paths": BLOCK_PATHS,
-            "streams": list(STREAMS), "common_random_numbers": "every point uses the same seed"}
-
-
-def write_sweep_manifest(out: Path, spec: dict[str, Any], base: dict[str, Any], command: list[str],
-                         started: datetime, files: list[str]) -> dict[str, Any]:
-    """The manifest of a sweep: its specification, base scenario, versions and data digests."""
-    body = {"kind": "sweep", "sweep": spec, "base_scenario": base, "randomness": sweep_randomness(spec["seed"]),
-            "quantile_method": QUANTILE_METHOD}
-    return write_manifest(out, body, files, command, started)
-
-
-def command_line() -> list[str]:
-    return [Path(sys.argv[0]).name, *sys.argv[1:]]
+def write_in_chunks(res: Results, table_of, path: Path) -> None:
+    """A per-path table written a chunk of paths at a time (one row group each): a run of up to
+    CHUNK_PATHS paths gives the bytes that writing the whole table at once gives."""
+    writer = None
+    try:
+        for rows in path_chunks(res.n_paths):
+            table = table_of(res, rows)
+            writer = writer or pq.ParquetWriter(path, table.schema, compression="zstd")
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()

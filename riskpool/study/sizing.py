@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from . import scenario as scenario_mod
-from .engine import simulate
-from .outputs import atomic_write, json_text
-from .scenario import Problem, ScenarioError
-from .structure import SLOT_TIERS, compile_structure
+from .. import scenario as scenario_mod
+from ..engine import simulate
+from ..files.atomic import atomic_write, json_text
+from ..scenario import Problem, ScenarioError
+from ..structure import SLOT_TIERS, compile_structure
 
 Z95 = 1.959963984540054
 MAX_SCALE = 1024.0

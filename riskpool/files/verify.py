@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import scenario as scenario_mod
+from .. import scenario as scenario_mod
 from .digests import data_digest, sha256_file
 from .provenance import running_code, same_commit
 
@@ -91,7 +91,7 @@ def check_code(manifest: dict[str, Any], report: Report) -> None:
 
 
 def check_libraries(manifest: dict[str, Any], report: Report) -> None:
-    from .outputs import versions
+    from .manifest import versions
 
     for package, version in versions().items():
         recorded = manifest.get("versions", {}).get(package)
@@ -104,9 +104,9 @@ def check_libraries(manifest: dict[str, Any], report: Report) -> None:
 
 def verify_run(manifest: dict[str, Any], folder: Path, report: Report, workers: int, points: int | None) -> None:
     """Rerun a run from its manifest and compare its four result files."""
-    from .engine import simulate
-    from .metrics import summarize
-    from .outputs import RESULT_FILES, write_run
+    from ..engine import simulate
+    from ..metrics import summarize
+    from .runfolder import RESULT_FILES, write_run
 
     s = _scenario(manifest, "scenario")
     if s.sha256() != manifest.get("scenario_sha256"):
@@ -146,7 +146,7 @@ def _scenario(manifest: dict[str, Any], key: str) -> scenario_mod.Scenario:
 
 def verify_size(manifest: dict[str, Any], folder: Path, report: Report, workers: int, points: int | None) -> None:
     """Rerun a sizing search from its manifest and compare its answer, field by field."""
-    from .sizing import ANSWER_FILE, size
+    from ..study.sizing import ANSWER_FILE, size
 
     base = _scenario(manifest, "base_scenario")
     asked = manifest["sizing"]
@@ -169,8 +169,8 @@ def _check_base(base: scenario_mod.Scenario, recorded: str | None, report: Repor
 
 def verify_sweep(manifest: dict[str, Any], folder: Path, report: Report, workers: int, points: int | None) -> None:
     """Check every row of a sweep's tables against its grid and rerun a sample of its points."""
-    from . import grid
-    from .sweep import prepare
+    from ..study import grid
+    from ..study.sweep import prepare
 
     spec = manifest["sweep"]
     base = _scenario(manifest, "base_scenario")
@@ -184,7 +184,7 @@ def verify_sensitivity(manifest: dict[str, Any], folder: Path, report: Report, w
                        points: int | None) -> None:
     """A sweep's checks on the Sobol design's points, then the indices recomputed from the
     published points and compared with the published ``sensitivity.parquet``."""
-    from . import sensitivity as sens
+    from ..study import sensitivity as sens
 
     asked = manifest["sensitivity"]
     base = _scenario(manifest, "base_scenario")
@@ -204,9 +204,9 @@ def verify_sensitivity(manifest: dict[str, Any], folder: Path, report: Report, w
 def _verify_points(plan, folder: Path, manifest: dict[str, Any], report: Report, workers: int,
                    points: int | None) -> None:
     """The published point and node tables: their digests, every row's design, a rerun sample."""
-    from .backends import open_backend
-    from .store import NODES_FILE, POINTS_FILE
-    from .sweep import execute_points
+    from ..study.backends import open_backend
+    from ..study.store import NODES_FILE, POINTS_FILE
+    from ..study.sweep import execute_points
 
     tables = {}
     for name in (POINTS_FILE, NODES_FILE):
@@ -252,8 +252,8 @@ def _sample(valid: list[int], k: int) -> list[int]:
 def _check_design(plan, published: dict[int, dict[str, Any]], report: Report) -> None:
     """Every point of the design is published once, with its swept values, and refused points
     carry their reason and no figures."""
-    from .store import POINTS_FILE
-    from .sweep import stored_values
+    from ..study.store import POINTS_FILE
+    from ..study.sweep import stored_values
 
     expected = set(range(len(plan.points)))
     missing, extra = sorted(expected - set(published)), sorted(set(published) - expected)

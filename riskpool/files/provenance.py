@@ -23,9 +23,9 @@ NOT_CODE = {"_version.py"}
 CODE_SUFFIXES = {".py", ".toml", ".css", ".html", ".json", ".txt"}
 
 try:
-    from ._version import __commit__ as _BUILT_COMMIT
-    from ._version import __dirty__ as _BUILT_DIRTY
-    from ._version import __version__ as _BUILT_VERSION
+    from .._version import __commit__ as _BUILT_COMMIT
+    from .._version import __dirty__ as _BUILT_DIRTY
+    from .._version import __version__ as _BUILT_VERSION
 except ImportError:  # a source tree that was never built: no version file
     _BUILT_VERSION, _BUILT_COMMIT, _BUILT_DIRTY = UNKNOWN_VERSION, None, None
 

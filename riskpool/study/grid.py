@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .scenario import Problem, ScenarioError, parse_value
+from ..scenario import Problem, ScenarioError, parse_value
 
 
 @dataclass(frozen=True)

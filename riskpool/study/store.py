@@ -17,8 +17,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .outputs import atomic_write
-from .scenario import Problem, ScenarioError
+from ..files.atomic import atomic_write
+from ..scenario import Problem, ScenarioError
 
 POINTS_FILE, NODES_FILE = "sweep.parquet", "sweep_nodes.parquet"  # the exported tables
 POINT_FIGURES = (

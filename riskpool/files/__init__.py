@@ -1,0 +1,1 @@
+"""Result files: atomic writes, data digests, manifests, run folders and their verification."""

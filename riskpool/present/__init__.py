@@ -1,0 +1,1 @@
+"""Presentation: labels and formats in Chinese and English, views of a summary, terminal tables, charts."""
