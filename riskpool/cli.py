@@ -10,7 +10,6 @@ import os
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Literal, Optional
 
@@ -18,8 +17,8 @@ import typer
 from rich.console import Console
 
 from . import scenario as scenario_mod
-from .files.atomic import atomic_write, json_text
-from .scenario import NO_VALUE, Problem, ScenarioError
+from .files.atomic import atomic_write, json_text, writable_folder
+from .scenario import NO_VALUE, Problem, Scenario, ScenarioError
 
 app = typer.Typer(
     add_completion=False,
@@ -47,16 +46,17 @@ DaskLocalOpt = Annotated[Optional[int], typer.Option(min=1, help="Run on a Dask 
 SchedulerOpt = Annotated[Optional[str], typer.Option(help="Run on an existing Dask cluster (tcp://host:8786).")]
 
 
-def _load(source: str | None, overrides: list[str] | None, **settings) -> scenario_mod.Scenario:
-    return scenario_mod.load(source, overrides or [], **settings)
+def _load(source: str | None, overrides: list[str] | None, paths: int | None = None,
+          seed: int | None = None) -> Scenario:
+    return scenario_mod.load(source, overrides or [], simulation__paths=paths, simulation__seed=seed)
 
 
 @app.command()
 def validate(source: ScenarioArg = None, set_: SetOpt = None) -> None:
     """Check a scenario file and report every problem."""
+    s = _load(source, set_)
     from .limits import check_resources
 
-    s = _load(source, set_)
     check_resources(s, s.simulation.paths, spool_folder=Path(tempfile.gettempdir()))  # as `run` without --out
     typer.echo(f"ok: {s.meta.name} ({len(s.regions)} regions, sha256 {s.sha256()[:12]})")
 
@@ -75,31 +75,23 @@ def run(
              "paths weighted; for rare shortfalls); auto (importance if the plain fund p_shortfall is below 0.1 %).")] = "plain",
 ) -> None:
     """Simulate a scenario and print its sufficiency table (or the JSON summary)."""
-    from .engine import simulate
-    from .files.manifest import command_line
-    from .files.runfolder import write_run
+    from . import api as rp
     from .limits import check_resources
-    from .metrics import summarize
     from .present.terminal import print_summary
 
-    s = _load(source, set_, simulation__paths=paths, simulation__seed=seed)
+    s = _load(source, set_, paths, seed)
     spool_folder = out if out is not None else Path(tempfile.gettempdir())  # large results go to disk there
     check_resources(s, s.simulation.paths, workers, existing_folder(spool_folder))  # refuse before writing
     if out is not None:
-        _writable_folder(out)
-    started = datetime.now(timezone.utc)
-    with _ProgressBar(enabled=not json_) as progress:
-        res = simulate(s, workers=workers, progress=progress, method=method, spool_folder=spool_folder)
-    try:
-        summary = summarize(res)
+        writable_folder(out)
+    with _ProgressBar(enabled=not json_) as progress, \
+            rp.simulate(s, workers=workers, progress=progress, method=method, spool_folder=spool_folder) as result:
         if out is not None:
-            write_run(res, summary, out, command_line(), started)
-    finally:
-        res.release()
+            result.write(out)
     if json_:
-        sys.stdout.write(json_text(summary))
+        sys.stdout.write(json_text(result.summary.to_json()))
     else:
-        print_summary(summary, Console())
+        print_summary(result.summary, Console())
         if out is not None:
             Console().print(f"results written to {out}/")
 
@@ -118,30 +110,22 @@ def sweep(
     out: Annotated[Path, typer.Option(help="Folder for sweep.duckdb, sweep.parquet and the heatmap; rerun to resume.")] = Path("sweep"),
 ) -> None:
     """Run every combination of the axes on common random numbers; resumable."""
-    from .files.manifest import command_line, write_sweep_manifest
-    from .present.charts import write_heatmap
-    from .study import grid as grid_mod
-    from .study import sweep as sweep_mod
-    from .study.backends import check_choice, open_backend
+    from . import api as rp
+    from .study.backends import check_choice
+    from .study.grid import parse_grid, parse_values
 
     check_choice(workers, dask_local, scheduler)
-    axes = [grid_mod.parse_grid(g) for g in grid or []] + [grid_mod.parse_values(v) for v in values or []]
+    axes = [parse_grid(g) for g in grid or []] + [parse_values(v) for v in values or []]
     if not axes:
-        raise ScenarioError([Problem("--grid/--values", NO_VALUE, "give at least one axis, e.g. --grid credit.annual_pd=0.01:0.10:10")])
-    base = _load(source, set_, simulation__paths=paths, simulation__seed=seed)
-    plan = sweep_mod.prepare(scenario_mod.read_raw_with(source, set_), axes, grid_mod.product(axes),
-                             base.simulation.paths, base.simulation.seed, max(workers, dask_local or 1))
-    _writable_folder(out)
-    started = datetime.now(timezone.utc)
-    (out / "manifest.json").unlink(missing_ok=True)  # written again once every point is in
-    with open_backend(workers, dask_local, scheduler) as backend, _ProgressBar(True, "points") as progress:
-        files, points = sweep_mod.execute(plan, out, backend, progress)
-    write_sweep_manifest(out, plan.spec(), plan.base_scenario().canonical(), command_line(), started, list(files))
-    charts = write_heatmap(points, [a.path for a in axes], out)
-    for k, problem in sorted(plan.problems.items()):
+        raise ScenarioError([Problem("axes", NO_VALUE, "give at least one axis, e.g. --grid credit.annual_pd=0.01:0.10:10")])
+    base = _load(source, set_, paths, seed)
+    with _ProgressBar(True, "points") as progress:
+        result = rp.sweep(base, axes, out=out, workers=workers, dask_local=dask_local, scheduler=scheduler,
+                          progress=progress)
+    for k, problem in sorted(result.problems.items()):
         print(f"warning: point {k} not simulated: {problem}", file=sys.stderr)
-    Console().print(f"{len(plan.points)} points, {plan.paths:,} paths each (seed {plan.seed}) in {out}/: "
-                    + ", ".join(p.name for p in [out / "sweep.duckdb", *files.values(), *charts, out / "manifest.json"]))
+    Console().print(f"{len(result.points)} points, {result.spec['paths']:,} paths each (seed {result.spec['seed']}) in {out}/: "
+                    + ", ".join(p.name for p in result.files))
 
 
 @app.command()
@@ -151,13 +135,13 @@ def verify(
     points: Annotated[str, typer.Option(help="Points of a sweep or sensitivity study to rerun: a number, or all.")] = "3",
 ) -> None:
     """Rerun what a manifest describes and compare every published result with the rerun."""
-    from .files.verify import verify as verify_results
+    from . import api as rp
 
     if not manifest.is_file():
         raise ScenarioError([Problem("MANIFEST", str(manifest), "no such file")])
     count = _points(points)
     try:
-        report = verify_results(manifest, workers, count)
+        report = rp.verify(manifest, workers=workers, points=count)
     except (ValueError, KeyError, TypeError) as exc:  # not a riskpool manifest, or one edited out of shape
         raise ScenarioError([Problem("MANIFEST", str(manifest), f"not a readable riskpool manifest ({type(exc).__name__}: {exc})")]) from None
     for line in report.warnings:
@@ -181,23 +165,23 @@ def _points(text: str) -> int | None:
     except ValueError:
         count = 0
     if count < 1:
-        raise ScenarioError([Problem("--points", text, "a number of points (1 or more) or all")])
+        raise ScenarioError([Problem("points", text, "a number of points (1 or more) or all")])
     return count
 
 
 @app.command()
 def report(
-    folder: Annotated[Path, typer.Argument(metavar="DIR", help="A run or sweep folder (the one holding manifest.json).")],
+    folder: Annotated[Path, typer.Argument(metavar="DIR", help="A result folder (the one holding manifest.json).")],
     lang: Annotated[str, typer.Option(help="Language of the report: zh (Chinese) or en (English).")] = "en",
     out: Annotated[Optional[Path], typer.Option(help="HTML file to write (default: DIR/report.html, DIR/report.zh.html in Chinese).")] = None,
 ) -> None:
-    """Write a self-contained HTML report of a run or sweep folder, to file or print to PDF."""
-    from . import report as report_mod
+    """Write a self-contained HTML report of a result folder, to file or print to PDF."""
+    from . import api as rp
 
     try:
-        path = report_mod.write(folder, report_mod.parse_lang(lang), out)
+        path = rp.write_report(folder, lang, out)
     except OSError as exc:
-        raise ScenarioError([Problem("--out", str(out or folder), f"cannot write the report there ({exc.strerror or exc})")]) from None
+        raise ScenarioError([Problem("out", str(out or folder), f"cannot write the report there ({exc.strerror or exc})")]) from None
     typer.echo(str(path))
 
 
@@ -210,28 +194,23 @@ def trace(
     out: Annotated[Path, typer.Option(help="FILE.csv or FILE.parquet for the event log.")] = Path("trace.csv"),
 ) -> None:
     """Write the event engine's log of one path: every payment, queue, clawback and balance."""
-    from .events import simulate_path, trace_rows, write_trace_csv
-    from .fates import BLOCK_PATHS, sample_block
-    from .structure import compile_structure
+    from . import api as rp
+    from .events import write_trace_csv
 
-    s = _load(source, set_, simulation__seed=seed)
+    s = _load(source, set_, seed=seed)
     if out.suffix not in (".csv", ".parquet"):
-        raise ScenarioError([Problem("--out", str(out), "must end in .csv or .parquet")])
-    block, k = divmod(path, BLOCK_PATHS)
-    # the block holds as many paths as it would in a run of max(paths, K + 1) paths
-    in_block = min(BLOCK_PATHS, max(s.simulation.paths, path + 1) - block * BLOCK_PATHS)
-    st = compile_structure(s)
-    log = simulate_path(st, sample_block(st, s.simulation.seed, block, in_block), k)
+        raise ScenarioError([Problem("out", str(out), "must end in .csv or .parquet")])
+    found = rp.trace(s, path)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".csv":
-        atomic_write(out, lambda p: write_trace_csv(log, p))
+        atomic_write(out, lambda p: write_trace_csv(found.log, p))
     else:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pylist(trace_rows(log))
+        table = pa.Table.from_pylist(found.rows())
         atomic_write(out, lambda p: pq.write_table(table, p))
-    typer.echo(f"{len(log.events):,} events of path {path} (seed {s.simulation.seed}) written to {out}")
+    typer.echo(f"{len(found.log.events):,} events of path {path} (seed {found.seed}) written to {out}")
 
 
 @app.command()
@@ -253,29 +232,21 @@ def size(
     The leverage cap is lifted while sizing unless --keep-leverage: the answer is the capital
     that carries all the demand for loans.
     """
-    from .files.manifest import command_line, write_manifest
-    from .study import sizing
+    from . import api as rp
+    from .study.sizing import MAX_SCALE
 
     if node is not None and tier is not None:
-        raise ScenarioError([Problem("--node/--tier", f"{node}/{tier}", "give one of --node and --tier, not both")])
-    base = _load(source, set_, simulation__seed=seed)
-    if out is not None:
-        _writable_folder(out)
-    started = datetime.now(timezone.utc)
-    answer = sizing.size(scenario_mod.read_raw_with(source, set_), target, node=node, tier=tier, paths=paths,
-                         seed=base.simulation.seed, workers=workers, keep_leverage=keep_leverage)
-    if out is not None:
-        (out / "manifest.json").unlink(missing_ok=True)  # an older answer's folder stops being complete
-        answer.write(out / sizing.ANSWER_FILE)
-        write_manifest(out, sizing.record(base, target, node, tier, paths, base.simulation.seed, keep_leverage),
-                       [sizing.ANSWER_FILE], command_line(), started)
+        raise ScenarioError([Problem("node/tier", f"{node}/{tier}", "give one of --node and --tier, not both")])
+    base = _load(source, set_, seed=seed)
+    answer = rp.size(base, target, node=node, tier=tier, paths=paths, workers=workers, keep_leverage=keep_leverage,
+                     out=out)
     if json_:
         sys.stdout.write(json_text(answer.as_dict()))
         return
     console = Console()
     if answer.scale is None:
         console.print(f"{answer.what}: sufficiency {target:.1%} is not reached even with the funds scaled "
-                      f"{sizing.MAX_SCALE:.0f}x (a fund that receives claims may have no money to scale).")
+                      f"{MAX_SCALE:.0f}x (a fund that receives claims may have no money to scale).")
         return
     console.print(
         f"{answer.what}: sufficiency reaches {target:.1%} at {answer.scale:.3f}x the current funds "
@@ -303,31 +274,23 @@ def sensitivity(
     """Sobol first-order and total indices of p_shortfall and mean fund payout (SALib)."""
     from rich.table import Table
 
-    from .files.manifest import command_line, write_manifest
-    from .study import sensitivity as sens
-    from .study.backends import check_choice, open_backend
+    from . import api as rp
+    from .study.backends import check_choice
+    from .study.sensitivity import CHART_FILE, INDICES_FILE, parse_range
 
     check_choice(workers, dask_local, scheduler)
-    ranges = [sens.parse_range(r) for r in range_ or []]
-    base = _load(source, set_, simulation__paths=paths, simulation__seed=seed)
-    _writable_folder(out)
-    started = datetime.now(timezone.utc)
-    (out / "manifest.json").unlink(missing_ok=True)  # written again once every point is in
-    with open_backend(workers, dask_local, scheduler) as backend, _ProgressBar(True, "points") as progress:
-        table, plan = sens.run(scenario_mod.read_raw_with(source, set_), ranges, samples, base.simulation.paths,
-                               base.simulation.seed, out, backend, progress)
-    write_manifest(out, sens.record(ranges, samples, base.simulation.paths, base.simulation.seed, plan),
-                   list(sens.FILES), command_line(), started)
-    chart = sens.write_bars(table, out / "sensitivity.png")
+    ranges = {path: (low, high) for path, low, high in (parse_range(r) for r in range_ or [])}
+    base = _load(source, set_, paths, seed)
+    with _ProgressBar(True, "points") as progress:
+        result = rp.sensitivity(base, ranges, samples=samples, out=out, workers=workers, dask_local=dask_local,
+                                scheduler=scheduler, progress=progress)
     view = Table(title=f"Sobol indices ({samples} x {len(ranges) + 2} points, {base.simulation.paths:,} paths each)")
     for col in ("output", "parameter", "S1", "± 95%", "ST", "± 95% "):
         view.add_column(col, justify="left" if col in ("output", "parameter") else "right")
-    d = table.to_pydict()
-    for i in range(table.num_rows):
-        view.add_row(d["output"][i], d["parameter"][i], f"{d['S1'][i]:.3f}", f"{d['S1_conf'][i]:.3f}",
-                     f"{d['ST'][i]:.3f}", f"{d['ST_conf'][i]:.3f}")
+    for row in result.indices.itertuples(index=False):
+        view.add_row(row.output, row.parameter, f"{row.S1:.3f}", f"{row.S1_conf:.3f}", f"{row.ST:.3f}", f"{row.ST_conf:.3f}")
     Console().print(view)
-    Console().print(f"written: {out / 'sensitivity.parquet'}, {chart}")
+    Console().print(f"written: {out / INDICES_FILE}, {out / CHART_FILE}")
 
 
 @app.command("app")
@@ -351,17 +314,6 @@ def existing_folder(folder: Path) -> Path:
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     return folder
-
-
-def _writable_folder(out: Path) -> None:
-    """Create the output folder up front, so a bad --out fails before the run, not after."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".riskpool-write-test"
-        probe.touch()
-        probe.unlink()
-    except OSError as exc:
-        raise ScenarioError([Problem("--out", str(out), f"cannot write results there ({exc.strerror or exc})")]) from None
 
 
 class _ProgressBar:
@@ -396,6 +348,20 @@ class _ProgressBar:
             self.bar.stop()
 
 
+# the library names its parameters; the command line says which option (or argument) sets each
+FLAGS = {"set": "--set", "lang": "--lang", "folder": "DIR", "out": "--out", "workers": "--workers",
+         "dask_local": "--dask-local", "scheduler": "--scheduler", "grid": "--grid", "values": "--values",
+         "axes": "--grid/--values", "range": "--range", "ranges": "--range", "node": "--node", "tier": "--tier",
+         "target": "--target", "points": "--points", "path": "--path"}
+
+
+def as_flags(problem: Problem) -> Problem:
+    """``problem`` with the parameter its path starts with named as the command line's option."""
+    head, space, rest = problem.path.partition(" ")
+    named = "/".join(FLAGS.get(part, part) for part in head.split("/"))
+    return Problem(named + space + rest, problem.value, problem.allowed)
+
+
 # typer ships its own copy of click; its base exception is found without importing a private module
 _CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
@@ -406,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         code = app(args=argv, standalone_mode=False)
     except ScenarioError as exc:
         for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)  # one physical line per problem
+            print(f"error: {as_flags(problem)}", file=sys.stderr)  # one physical line per problem
         return 2
     except typer.Exit as exc:
         return exc.exit_code

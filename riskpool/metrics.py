@@ -21,6 +21,20 @@ import numpy as np
 from .engine import Results
 from .importance import effective_sample_size
 from .structure import SLOT_TIERS
+from .summary import (
+    County,
+    Group,
+    GuarantorLoss,
+    InsurerLoss,
+    Lending,
+    Node,
+    PartyLoss,
+    Payout,
+    Quantiles,
+    Required,
+    Sampling,
+    Summary,
+)
 
 QUANTILE_METHOD = "inverted_cdf"
 PARTY_COLUMNS = {
@@ -81,7 +95,7 @@ def _num(x: float | np.floating) -> float | None:
 
 
 def shortfall_stats(first: np.ndarray, w: np.ndarray) -> dict[str, Any]:
-    """p_shortfall, its standard error and quantiles of the first shortfall month.
+    """p_shortfall, its standard error, sufficiency and quantiles of the first shortfall month.
 
     ``first`` holds each path's first shortfall month, -1 where the path had none. The standard
     error is that of the mean of ``w 1{shortfall}``: its variance ``p (r - p)``, with ``r`` the
@@ -97,16 +111,16 @@ def shortfall_stats(first: np.ndarray, w: np.ndarray) -> dict[str, Any]:
         "p_shortfall": p,
         "p_shortfall_se": math.sqrt(max(p * (spread - p), 0.0) / n),
         "sufficiency": 1 - p,
-        "first_shortfall_month": {k: (None if v is None else int(v)) for k, v in zip(("p05", "p50", "p95"), q)},
+        "first_shortfall_month": Quantiles(*(None if v is None else int(v) for v in q)),
     }
 
 
 def money_stats(payout: np.ndarray, unpaid: np.ndarray, required: np.ndarray, w: np.ndarray) -> dict[str, Any]:
     payout_q, required_q = (quantile(x, [0.95, 0.99], weight=w) for x in (payout, required))
     return {
-        "payout_net": {"mean": _num(wmean(payout, w)), "q95": _num(payout_q[0]), "q99": _num(payout_q[1])},
+        "payout_net": Payout(_num(wmean(payout, w)), _num(payout_q[0]), _num(payout_q[1])),
         "unpaid_mean": _num(wmean(unpaid, w)),
-        "required_capital": {"q95": _num(required_q[0]), "q99": _num(required_q[1])},
+        "required_capital": Required(_num(required_q[0]), _num(required_q[1])),
     }
 
 
@@ -117,117 +131,109 @@ def survival_curve(first: np.ndarray, horizon: int, w: np.ndarray) -> list[float
     return [float(v) for v in 1.0 - hits / len(first)]
 
 
-def group_summary(res: Results, members: np.ndarray) -> dict[str, Any]:
+def group_summary(res: Results, members: np.ndarray) -> Group:
     """Figures of a set of fund nodes (a tier or the whole fund), aggregated per path first."""
     first = res.group_earliest(members)
-    out = shortfall_stats(first, res.weight)
-    out.update(money_stats(
-        res.group_total("payout_net", members),
-        res.group_total("unpaid", members),
-        res.group_total("required_capital", members),
-        res.weight,
-    ))
-    out["capital"] = float(res.structure.node_initial[members].sum())
-    out["nodes"] = int(members.sum())
-    out["survival"] = survival_curve(first, res.structure.horizon_months, res.weight)
-    return out
+    return Group(
+        **shortfall_stats(first, res.weight),
+        **money_stats(res.group_total("payout_net", members), res.group_total("unpaid", members),
+                      res.group_total("required_capital", members), res.weight),
+        capital=float(res.structure.node_initial[members].sum()),
+        nodes=int(members.sum()),
+        survival=survival_curve(first, res.structure.horizon_months, res.weight),
+    )
 
 
-def node_summaries(res: Results) -> dict[str, dict[str, Any]]:
+def node_summaries(res: Results) -> dict[str, Node]:
     st = res.structure
     w = res.weight
     out = {}
     for j, node in enumerate(st.node_ids):
-        entry = {"name": st.node_names[j], "tier": SLOT_TIERS[st.node_tier[j]], "capital": float(st.node_initial[j])}
         first = res.node_figure("first_shortfall_month", j)
-        entry.update(shortfall_stats(first, w))
-        entry.update(money_stats(
-            res.node_figure("payout_net", j), res.node_figure("unpaid", j), res.node_figure("required_capital", j), w
-        ))
-        entry["final_balance_mean"] = _num(wmean(res.node_figure("final_balance", j), w))
-        entry["survival"] = survival_curve(first, st.horizon_months, w)
-        out[node] = entry
+        out[node] = Node(
+            name=st.node_names[j], tier=SLOT_TIERS[st.node_tier[j]], capital=float(st.node_initial[j]),
+            **shortfall_stats(first, w),
+            **money_stats(res.node_figure("payout_net", j), res.node_figure("unpaid", j),
+                          res.node_figure("required_capital", j), w),
+            final_balance_mean=_num(wmean(res.node_figure("final_balance", j), w)),
+            survival=survival_curve(first, st.horizon_months, w),
+        )
     return out
 
 
-def party_summaries(res: Results) -> dict[str, dict[str, Any]]:
+def party_summaries(res: Results) -> dict[str, PartyLoss]:
     w = res.weight
-    out = {}
+    losses = {}
     for party, column in PARTY_COLUMNS.items():
         loss = res.path_column(column)
         var = quantile(loss, 0.99, weight=w)
         tail = loss >= var
-        out[party] = {"loss_mean": _num(wmean(loss, w)), "var99": _num(var), "es99": _num(conditional_mean(loss[tail], w[tail]))}
+        losses[party] = {"loss_mean": _num(wmean(loss, w)), "var99": _num(var),
+                         "es99": _num(conditional_mean(loss[tail], w[tail]))}
     premiums = wmean(res.path_column("premiums"), w)
-    out["insurer"]["premiums_mean"] = _num(premiums)
-    out["insurer"]["loss_ratio"] = _num(wmean(res.path_column("loss_insurer"), w) / premiums) if premiums > 0 else None
-    out["guarantor"]["fees_mean"] = _num(wmean(res.path_column("fees"), w))
-    out["guarantor"]["p_exhausted"] = wmean(res.path_column("guarantor_exhausted"), w)
-    return out
+    insurer = InsurerLoss(**losses["insurer"], premiums_mean=_num(premiums),
+                          loss_ratio=_num(wmean(res.path_column("loss_insurer"), w) / premiums) if premiums > 0 else None)
+    guarantor = GuarantorLoss(**losses["guarantor"], fees_mean=_num(wmean(res.path_column("fees"), w)),
+                              p_exhausted=wmean(res.path_column("guarantor_exhausted"), w))
+    special = {"insurer": insurer, "guarantor": guarantor}
+    return {party: special.get(party) or PartyLoss(**v) for party, v in losses.items()}
 
 
-def lending_summary(res: Results) -> dict[str, Any]:
+def lending_summary(res: Results) -> Lending:
     capital = float(res.structure.node_initial.sum())
     w = res.weight
     originated = res.path_column("originated")
     peak = res.path_column("peak_outstanding")
     ratio = (lambda x: _num(wmean(x / capital, w))) if capital > 0 else (lambda x: None)
-    return {
-        "originated_mean": _num(wmean(originated, w)),
-        "loans_originated_mean": _num(wmean(res.path_column("n_originated"), w)),
-        "defaulted_ead_mean": _num(wmean(res.path_column("defaulted_ead"), w)),
-        "defaults_mean": _num(wmean(res.path_column("n_defaults"), w)),
-        "recovered_mean": _num(wmean(res.path_column("recovered"), w)),
-        "initial_fund_capital": capital,
-        "multiplier_mean": ratio(originated),
-        "leverage_peak_mean": ratio(peak),
-    }
+    return Lending(
+        originated_mean=_num(wmean(originated, w)),
+        loans_originated_mean=_num(wmean(res.path_column("n_originated"), w)),
+        defaulted_ead_mean=_num(wmean(res.path_column("defaulted_ead"), w)),
+        defaults_mean=_num(wmean(res.path_column("n_defaults"), w)),
+        recovered_mean=_num(wmean(res.path_column("recovered"), w)),
+        initial_fund_capital=capital,
+        multiplier_mean=ratio(originated),
+        leverage_peak_mean=ratio(peak),
+    )
 
 
-def county_summaries(res: Results) -> dict[str, dict[str, Any]]:
+def county_summaries(res: Results) -> dict[str, County]:
     """Circuit-breaker and NPL-warning figures per county (docs/model.md sections 4.6 and 6.7)."""
     w = res.weight
     return {
-        cid: {
-            "originated_mean": _num(wmean(res.county_figure("originated", c), w)),
-            "npl_warning_months_mean": _num(wmean(res.county_figure("npl_warning_months", c), w)),
-            "p_breaker": wmean(res.county_figure("breaker_trips", c) > 0, w),
-        }
+        cid: County(
+            originated_mean=_num(wmean(res.county_figure("originated", c), w)),
+            npl_warning_months_mean=_num(wmean(res.county_figure("npl_warning_months", c), w)),
+            p_breaker=wmean(res.county_figure("breaker_trips", c) > 0, w),
+        )
         for c, cid in enumerate(res.structure.county_ids)
     }
 
 
-def summarize(res: Results) -> dict[str, Any]:
+def summarize(res: Results) -> Summary:
     """The summary.json of docs/model.md section 8: deterministic for a given run."""
     st = res.structure
     tier_of = np.asarray(st.node_tier)
-    head = {
-        "scenario": res.scenario.meta.name,
-        "scenario_sha256": res.scenario.sha256(),
-        "seed": res.seed,
-        "paths": res.n_paths,
-        "horizon_months": st.horizon_months,
-    }
-    if res.sampling.weighted:  # a plain run's summary stays as it always was
-        head["sampling"] = sampling_summary(res)
-    return head | {
-        "fund": group_summary(res, np.ones(st.n_nodes, dtype=bool)),
-        "tiers": {tier: group_summary(res, tier_of == t) for t, tier in reversed(list(enumerate(SLOT_TIERS)))},
-        "nodes": node_summaries(res),
-        "parties": party_summaries(res),
-        "lending": lending_summary(res),
-        "counties": county_summaries(res),
-    }
+    return Summary(
+        scenario=res.scenario.meta.name,
+        scenario_sha256=res.scenario.sha256(),
+        seed=res.seed,
+        paths=res.n_paths,
+        horizon_months=st.horizon_months,
+        sampling=sampling_summary(res) if res.sampling.weighted else None,  # a plain run's summary has none
+        fund=group_summary(res, np.ones(st.n_nodes, dtype=bool)),
+        tiers={tier: group_summary(res, tier_of == t) for t, tier in reversed(list(enumerate(SLOT_TIERS)))},
+        nodes=node_summaries(res),
+        parties=party_summaries(res),
+        lending=lending_summary(res),
+        counties=county_summaries(res),
+    )
 
 
-def sampling_summary(res: Results) -> dict[str, Any]:
+def sampling_summary(res: Results) -> Sampling:
     """The method, the shift of each year's factor and the effective sample sizes (all paths, and
     the paths where the fund ran short: how many plain paths the weighted ones are worth)."""
     short = res.fund_shortfall()
-    return {
-        "method": res.sampling.method,
-        "shift": list(res.sampling.shift),
-        "ess": effective_sample_size(res.weight),
-        "ess_shortfall": effective_sample_size(res.weight[short]),
-        "weight_mean": float(res.weight.mean()),
-    }
+    return Sampling(method=res.sampling.method, shift=list(res.sampling.shift),
+                    ess=effective_sample_size(res.weight), ess_shortfall=effective_sample_size(res.weight[short]),
+                    weight_mean=float(res.weight.mean()))

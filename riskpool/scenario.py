@@ -396,7 +396,7 @@ def _child(node: Any, key: Any) -> Any:
 def split_override(item: str) -> tuple[str, Any]:
     """``credit.annual_pd=0.05`` -> (path, value); the value is read as a TOML literal."""
     if "=" not in item:
-        raise ScenarioError([Problem(f"--set {item}", _MISSING, "expected PATH=VALUE")])
+        raise ScenarioError([Problem(f"set {item}", _MISSING, "expected PATH=VALUE")])
     path, text = item.split("=", 1)
     return path.strip(), parse_value(text.strip())
 
@@ -409,11 +409,22 @@ def parse_value(text: str) -> Any:
         return text
 
 
+def literal(value: Any) -> str:
+    """A value written back as the TOML literal an override reads (``parse_value``'s inverse)."""
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(float(value))  # a numpy float's repr names its type
+    return str(value)
+
+
 def apply_override(raw: dict[str, Any], path: str, value: Any) -> None:
     """Set a dotted path in raw scenario data; also ``regions.<id>.<field>`` and ``funds.*`` scales."""
     keys = [k for k in path.split(".")]
     if not path or any(not k for k in keys):
-        raise ScenarioError([Problem(f"--set {path}", value, "expected a dotted path like credit.annual_pd")])
+        raise ScenarioError([Problem(f"set {path}", value, "expected a dotted path like credit.annual_pd")])
     if keys[0] == "funds":
         _scale_path(raw, keys, value)
         return

@@ -66,12 +66,12 @@ def test_the_app_gives_the_engine_numbers():
     """The card shows summary.json's sufficiency for the same scenario, paths and seed."""
     at = run(fresh())
     s = scenario_mod.load(scenario_mod.DEFAULT_SCENARIO, simulation__paths=SMALL)
-    fund = analysis.analyse(s).summary["fund"]
+    fund = analysis.analyse(s).summary.fund
     from riskpool.present.labels import percent
 
     card = next(m for m in at.metric if m.label == "整体充足率")
-    assert card.value == percent(fund["sufficiency"])
-    assert card.proto.delta == f"± {100 * fund['p_shortfall_se']:.1f}"
+    assert card.value == percent(fund.sufficiency)
+    assert card.proto.delta == f"± {100 * fund.p_shortfall_se:.1f}"
 
 
 def test_switching_language_translates_labels_and_keeps_values():
@@ -213,7 +213,7 @@ def test_summary_download_is_summary_json():
     s = scenario_mod.load("minimal", simulation__paths=250)
     a = analysis.analyse(s)
     files = analysis.export_files(a, "en")
-    assert json.loads(files["summary.json"]) == json.loads(json.dumps(a.summary))
+    assert json.loads(files["summary.json"]) == json.loads(json.dumps(a.summary.to_json()))
     manifest = json.loads(files["manifest.json"])
     assert manifest["scenario_sha256"] == s.sha256() and manifest["paths"] == 250
     assert files["nodes.csv"].startswith(b"path,node,tier")

@@ -82,13 +82,13 @@ def test_rare_shortfall_against_the_vasicek_mixture(rare_book: scenario.Scenario
     assert 1e-5 < exact_p < 1e-3
     weighted = summarize(simulate(rare_book, paths=VALIDATION_PATHS, seed=601, method="importance"))
     plain = summarize(simulate(rare_book, paths=VALIDATION_PATHS, seed=601))
-    p, se = weighted["fund"]["p_shortfall"], weighted["fund"]["p_shortfall_se"]
+    p, se = weighted.fund.p_shortfall, weighted.fund.p_shortfall_se
     z = (p - exact_p) / se
     plain_rel_se = math.sqrt((1 - exact_p) / (VALIDATION_PATHS * exact_p))
     factor = exact_p * (1 - exact_p) / VALIDATION_PATHS / se**2
     print(f"\nIS exact={exact_p:.6g} importance={p:.6g} se={se:.3g} rel_se={se / p:.2%} z={z:+.2f} "
-          f"ess={weighted['sampling']['ess']:.1f} ess_shortfall={weighted['sampling']['ess_shortfall']:.1f} "
-          f"shift={weighted['sampling']['shift']}; plain={plain['fund']['p_shortfall']:.6g} "
+          f"ess={weighted.sampling.ess:.1f} ess_shortfall={weighted.sampling.ess_shortfall:.1f} "
+          f"shift={weighted.sampling.shift}; plain={plain.fund.p_shortfall:.6g} "
           f"(rel se at exact p {plain_rel_se:.1%}); variance reduction {factor:.0f}x")
     assert abs(z) <= Z_LIMIT
     assert se / p < 0.10

@@ -159,7 +159,7 @@ def test_expected_payout_independent_no_recovery() -> None:
     res = simulate(static_book(n, pd, HUGE_FUND), paths=paths, seed=101)
     summary = summarize(res)
     loss = res.path_column("loss_fund")
-    assert summary["fund"]["payout_net"]["mean"] == pytest.approx(loss.mean(), rel=1e-12)
+    assert summary.fund.payout_net.mean == pytest.approx(loss.mean(), rel=1e-12)
     assert np.all(res.path_column("unpaid") == 0)
     est, se = mean_se(loss)
     check("payout, rho 0, no recovery", est, n * pd * FUND_SHARE * SIZE, se)
@@ -196,22 +196,22 @@ def test_expected_payout_with_fixed_recovery(horizon_years: int, delay: int, pd:
 def test_p_shortfall_independent_binomial(k: int, seed: int) -> None:
     n, pd, paths = 200, 0.03, 60_000
     res = simulate(static_book(n, pd, (k + 0.5) * PART), paths=paths, seed=seed)
-    fund = summarize(res)["fund"]
+    fund = summarize(res).fund
     # shortfall iff K > k, path by path
     shortfall = res.node_column("first_shortfall_month")[:, 0] >= 0
     assert np.array_equal(shortfall, res.path_column("n_defaults") > k)
     # nothing flows in, so the capital needed is everything asked of the fund: K x part
     required = res.node_column("required_capital")[:, 0]
     np.testing.assert_allclose(required, res.path_column("n_defaults") * PART, rtol=1e-12, atol=1e-6)
-    assert fund["p_shortfall_se"] == pytest.approx(proportion_se(fund["p_shortfall"], paths))
-    check(f"p_shortfall, rho 0, k={k}", fund["p_shortfall"], float(stats.binom.sf(k, n, pd)),
-          fund["p_shortfall_se"])
+    assert fund.p_shortfall_se == pytest.approx(proportion_se(fund.p_shortfall, paths))
+    check(f"p_shortfall, rho 0, k={k}", fund.p_shortfall, float(stats.binom.sf(k, n, pd)),
+          fund.p_shortfall_se)
 
 
 def test_survival_curve_independent_binomial() -> None:
     n, pd, k, paths = 200, 0.03, 6, 60_000
     res = simulate(static_book(n, pd, (k + 0.5) * PART), paths=paths, seed=203)
-    survival = summarize(res)["fund"]["survival"]
+    survival = summarize(res).fund.survival
     exact = [float(stats.binom.cdf(k, n, default_by(pd, m))) for m in range(12)]
     tested = [m for m in range(12) if exact[m] <= 0.99]  # enough shortfalls for a sample se
     assert tested and tested[-1] == 11
@@ -225,11 +225,11 @@ def test_survival_curve_independent_binomial() -> None:
 def test_p_shortfall_correlated_vasicek_mixture() -> None:
     n, pd, rho, k, paths = 200, 0.03, 0.15, 12, 100_000
     res = simulate(static_book(n, pd, (k + 0.5) * PART, rho=rho), paths=paths, seed=301)
-    fund = summarize(res)["fund"]
+    fund = summarize(res).fund
     exact = gaussian_mixture(lambda z: stats.binom.sf(k, n, conditional_pd(z, pd, rho)))
-    check(f"p_shortfall, rho {rho}, k={k}", fund["p_shortfall"], exact, fund["p_shortfall_se"])
+    check(f"p_shortfall, rho {rho}, k={k}", fund.p_shortfall, exact, fund.p_shortfall_se)
     # the independent-default tail is far off: the correlation is really there
-    assert abs(fund["p_shortfall"] - stats.binom.sf(k, n, pd)) > 20 * fund["p_shortfall_se"]
+    assert abs(fund.p_shortfall - stats.binom.sf(k, n, pd)) > 20 * fund.p_shortfall_se
 
 
 # --------------------------------------------------------------------------- 4. large-pool quantile

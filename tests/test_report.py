@@ -24,7 +24,8 @@ from plotly.offline import get_plotlyjs
 
 from riskpool import cli, report, scenario
 from riskpool.present.labels import LABELS, LANGS, money, t
-from riskpool.present.terminal import weakest_nodes
+from riskpool.present.views import weakest_nodes
+from riskpool.summary import Summary
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO / "reports" / "hunan-baseline"
@@ -207,7 +208,7 @@ def test_run_figures_match_the_summary(folders: dict[str, Path], pages: dict[tup
     for key in ("q95", "q99"):
         assert money(fund["required_capital"][key], "en") in text
     weakest = text[text.index('<section id="weakest">'):text.index('<section id="parties">')]
-    positions = [weakest.index(f"<code>{node}</code>") for node, _ in weakest_nodes(summary)]
+    positions = [weakest.index(f"<code>{node}</code>") for node, _ in weakest_nodes(Summary.from_json(summary))]
     assert positions == sorted(positions), "the terminal's order of the weakest nodes"
     audit = text[text.index('<section id="audit">'):]
     for name, digest in json.loads((folders["run"] / "manifest.json").read_text())["files"].items():
@@ -246,7 +247,8 @@ def test_weighted_paths_show_the_sampling_and_effective_sample_size(folders: dic
     ess = weights.sum() ** 2 / np.square(weights).sum()
     text = report.render(folder, "en")  # weights alone: the effective sample size comes from them
     assert t("report.a_ess", "en") in text and f"{ess:,.1f} / {paths.num_rows:,}" in text
-    summary["sampling"] = {"method": "importance", "shift": [-1.5, 0.25], "ess": 123.4, "ess_shortfall": 45.6}
+    summary["sampling"] = {"method": "importance", "shift": [-1.5, 0.25], "ess": 123.4, "ess_shortfall": 45.6,
+                           "weight_mean": 1.0}
     (folder / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     text = report.render(folder, "zh")
     for label, value in (("report.a_sampling", "<code>importance</code>"), ("report.a_shift", "-1.50, +0.25"),

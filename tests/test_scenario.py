@@ -188,13 +188,13 @@ def test_override_does_not_touch_the_input_data() -> None:
 @pytest.mark.parametrize(
     ("override", "path"),
     [
-        ("credit.annual_pd", "--set credit.annual_pd"),  # no '='
+        ("credit.annual_pd", "set credit.annual_pd"),  # no '='
         ("regions.nowhere.fund=1", "regions.nowhere.fund"),
         ("regions.changsha=1", "regions.changsha"),
         ("funds.scale=-1", "funds.scale"),
         ("funds.scale=nan", "funds.scale"),
         ("funds.scale=abc", "funds.scale"),
-        ("credit..annual_pd=1", "--set credit..annual_pd"),
+        ("credit..annual_pd=1", "set credit..annual_pd"),
     ],
 )
 def test_bad_override_is_a_scenario_error(override: str, path: str) -> None:

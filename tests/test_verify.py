@@ -35,7 +35,7 @@ from riskpool.engine import simulate
 from riskpool.fates import BLOCK_PATHS
 from riskpool.files import provenance
 from riskpool.files.atomic import json_text
-from riskpool.files.digests import data_digest, sha256_file
+from riskpool.files.digests import data_digest, sha256_of
 from riskpool.files.runfolder import RESULT_FILES, write_run
 from riskpool.metrics import summarize
 
@@ -134,7 +134,7 @@ def test_reference_run_is_the_documented_run() -> None:
     assert sorted(manifest["data"]) == sorted(RESULT_FILES)
     for name in RESULT_FILES:
         assert data_digest(folder / name)["sha256"] == manifest["data"][name]["sha256"], name
-        assert sha256_file(folder / name) == manifest["files"][name], f"{name}: committed bytes differ"
+        assert sha256_of(folder / name) == manifest["files"][name], f"{name}: committed bytes differ"
 
 
 # --------------------------------------------------------------------------- a fresh run, tampered
@@ -365,7 +365,7 @@ def forge(folder: Path, name: str, change, digest: bool = False) -> None:
     file list (and with ``digest`` its new data digest too), as a forger who can edit the folder would."""
     change(folder / name)
     def rehash(m: dict[str, Any]) -> None:
-        m["files"][name] = sha256_file(folder / name)
+        m["files"][name] = sha256_of(folder / name)
         if digest:
             m["data"][name] = data_digest(folder / name)
     edit_json(folder / "manifest.json", rehash)

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..scenario import Problem, ScenarioError
 from ..spool import process_alive
 
 
@@ -35,3 +36,14 @@ def remove_stale_temporaries(folder: Path, names: tuple[str, ...]) -> None:
             pid = tmp.name.rpartition("-")[2]
             if pid.isdigit() and not process_alive(int(pid)):
                 tmp.unlink(missing_ok=True)
+
+
+def writable_folder(out: Path) -> None:
+    """Create the output folder up front, so that a bad one fails before a run, not after it."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".riskpool-write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise ScenarioError([Problem("out", str(out), f"cannot write results there ({exc.strerror or exc})")]) from None

@@ -4,7 +4,7 @@ A result file's *data digest* is a SHA-256 over its content, not its bytes: for 
 table, each column's name, type, validity and values (strings as UTF-8, numbers as
 little-endian float64 or int64); for JSON, the canonical text (sorted keys, compact). Two
 writes of the same data by different pyarrow versions have different bytes but the same data
-digest. ``sha256_file`` is the digest of the bytes.
+digest. ``sha256_of`` is the digest of the bytes.
 """
 
 from __future__ import annotations
@@ -51,30 +51,35 @@ def _value_bytes(array: pa.Array, first: bool) -> bytes:
     return np.asarray(array.fill_null(0.0), dtype="<f8").tobytes()
 
 
-def data_digest(path: Path) -> dict[str, Any]:
-    """``{"sha256": ..., "columns": {name: sha256}}`` of a parquet table (read a row group of one
-    column at a time, so that large tables need little memory), or the canonical JSON."""
-    if path.suffix == ".parquet":
-        table = pq.ParquetFile(path)
+def data_digest(source: Path | bytes, name: str | None = None) -> dict[str, Any]:
+    """``{"sha256": ..., "rows": ..., "columns": {name: sha256}}`` of a parquet table (read a row
+    group of one column at a time, so that large tables need little memory), or ``{"sha256": ...}``
+    of the canonical JSON. ``source`` is a file or its bytes (then ``name`` says which kind)."""
+    name = name or Path(source).name
+    if name.endswith(".parquet"):
+        table = pq.ParquetFile(pa.BufferReader(source) if isinstance(source, bytes) else source)
         schema = table.schema_arrow
         columns = {}
-        for name in schema.names:
+        for column in schema.names:
             groups = [g for g in range(table.num_row_groups) if table.metadata.row_group(g).num_rows]
-            columns[name] = _digest(schema.field(name).type,
-                                    lambda n=name, gs=groups: (table.read_row_group(g, columns=[n]).column(0) for g in gs))
+            columns[column] = _digest(schema.field(column).type,
+                                      lambda n=column, gs=groups: (table.read_row_group(g, columns=[n]).column(0) for g in gs))
         whole = hashlib.sha256(json.dumps(columns, sort_keys=False).encode()).hexdigest()
         return {"sha256": whole, "rows": table.metadata.num_rows, "columns": columns}
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {"sha256": hashlib.sha256(canonical_json(data).encode()).hexdigest()}
+    text = source.decode("utf-8") if isinstance(source, bytes) else source.read_text(encoding="utf-8")
+    return {"sha256": hashlib.sha256(canonical_json(json.loads(text)).encode()).hexdigest()}
 
 
 def canonical_json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def sha256_file(path: Path) -> str:
+def sha256_of(source: Path | bytes) -> str:
+    """SHA-256 of a file's bytes (read a MiB at a time), or of bytes."""
+    if isinstance(source, bytes):
+        return hashlib.sha256(source).hexdigest()
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
+    with source.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import platform
 import sys
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -16,17 +17,25 @@ from typing import Any
 from ..fates import BLOCK_PATHS, STREAMS
 from ..metrics import QUANTILE_METHOD
 from .atomic import atomic_write, json_text
-from .digests import data_digest, sha256_file
+from .digests import data_digest, sha256_of
 from .provenance import running_code
 
 
 def write_manifest(out: Path, body: dict[str, Any], files: list[str], command: list[str],
                    started: datetime | None) -> dict[str, Any]:
-    """Write ``manifest.json`` last, as the folder's commit marker: the code that made the
-    results, ``body``, the libraries, the command, the times, and the byte hash and data digest
-    of each of ``files`` (in ``out``); returns it."""
+    """Write ``manifest.json`` into ``out`` last, as the folder's commit marker (``manifest_of``
+    the files ``files`` of ``out``); returns it."""
+    manifest = manifest_of(body, {name: out / name for name in files}, command, started)
+    atomic_write(out / "manifest.json", lambda p: p.write_text(json_text(manifest), encoding="utf-8"))
+    return manifest
+
+
+def manifest_of(body: dict[str, Any], files: Mapping[str, Path | bytes], command: list[str],
+                started: datetime | None) -> dict[str, Any]:
+    """A manifest: the code that made the results, ``body``, the libraries, the command, the times,
+    and the byte hash and data digest of each result file (on disk, or its bytes)."""
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    manifest = {
+    return {
         **running_code().manifest(),
         **body,
         "versions": versions(),
@@ -34,11 +43,9 @@ def write_manifest(out: Path, body: dict[str, Any], files: list[str], command: l
         "command": command,
         "started": started.isoformat(timespec="seconds") if started else now,
         "finished": now,
-        "files": {name: sha256_file(out / name) for name in files},
-        "data": {name: data_digest(out / name) for name in files},
+        "files": {name: sha256_of(source) for name, source in files.items()},
+        "data": {name: data_digest(source, name) for name, source in files.items()},
     }
-    atomic_write(out / "manifest.json", lambda p: p.write_text(json_text(manifest), encoding="utf-8"))
-    return manifest
 
 
 def versions() -> dict[str, str]:

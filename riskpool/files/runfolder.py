@@ -10,9 +10,11 @@ files.
 
 from __future__ import annotations
 
+import io
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -23,8 +25,9 @@ from ..fates import BLOCK_PATHS, STREAMS
 from ..ledger import PATH_COLUMNS
 from ..metrics import QUANTILE_METHOD, quantile
 from ..structure import SLOT_TIERS
+from ..summary import Summary
 from .atomic import atomic_write, json_text, remove_stale_temporaries
-from .manifest import write_manifest
+from .manifest import manifest_of, write_manifest
 
 RESULT_FILES = ("summary.json", "paths.parquet", "nodes.parquet", "months.parquet")
 COUNT_COLUMNS = {"n_originated", "n_defaults"}
@@ -154,18 +157,44 @@ def _nullable_month(first: np.ndarray) -> pa.Array:
 # --------------------------------------------------------------------------- files
 
 
-def write_run(res: Results, summary: dict[str, Any], out: Path, command: list[str],
+def writers(res: Results, summary: Summary) -> dict[str, Callable[[Path | BinaryIO], None]]:
+    """Each result file's writer: it writes the file to a path or a binary file object."""
+    return {
+        "summary.json": lambda sink: _write_bytes(sink, json_text(summary.to_json()).encode("utf-8")),
+        "paths.parquet": lambda sink: write_in_chunks(res, paths_table, sink),
+        "nodes.parquet": lambda sink: write_in_chunks(res, nodes_table, sink),
+        "months.parquet": lambda sink: pq.write_table(months_table(res), sink, compression="zstd"),
+    }
+
+
+def _write_bytes(sink: Path | BinaryIO, data: bytes) -> None:
+    if isinstance(sink, Path):
+        sink.write_bytes(data)
+    else:
+        sink.write(data)
+
+
+def write_run(res: Results, summary: Summary, out: Path, command: list[str],
               started: datetime | None = None) -> dict[str, Any]:
     """Write every result file, then the manifest into ``out``; returns the manifest."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "manifest.json").unlink(missing_ok=True)  # the older run's files stop being a complete set
     remove_stale_temporaries(out, (*RESULT_FILES, "manifest.json"))
-    atomic_write(out / "summary.json", lambda p: p.write_text(json_text(summary), encoding="utf-8"))
-    for name, table_of in (("paths", paths_table), ("nodes", nodes_table)):
-        atomic_write(out / f"{name}.parquet", lambda p, f=table_of: write_in_chunks(res, f, p))
-    months = months_table(res)
-    atomic_write(out / "months.parquet", lambda p: pq.write_table(months, p, compression="zstd"))
+    for name, write in writers(res, summary).items():
+        atomic_write(out / name, write)
     return write_manifest(out, run_record(res), list(RESULT_FILES), command, started)
+
+
+def run_files(res: Results, summary: Summary, command: list[str]) -> dict[str, bytes]:
+    """The bytes of every result file and of the manifest, made in memory: what ``write_run``
+    would write (but the manifest's times)."""
+    files = {}
+    for name, write in writers(res, summary).items():
+        buffer = io.BytesIO()
+        write(buffer)
+        files[name] = buffer.getvalue()
+    manifest = manifest_of(run_record(res), files, command, None)
+    return {**files, "manifest.json": json_text(manifest).encode("utf-8")}
 
 
 def run_record(res: Results) -> dict[str, Any]:
@@ -187,14 +216,14 @@ def run_record(res: Results) -> dict[str, Any]:
     }
 
 
-def write_in_chunks(res: Results, table_of, path: Path) -> None:
+def write_in_chunks(res: Results, table_of, sink: Path | BinaryIO) -> None:
     """A per-path table written a chunk of paths at a time (one row group each): a run of up to
     CHUNK_PATHS paths gives the bytes that writing the whole table at once gives."""
     writer = None
     try:
         for rows in path_chunks(res.n_paths):
             table = table_of(res, rows)
-            writer = writer or pq.ParquetWriter(path, table.schema, compression="zstd")
+            writer = writer or pq.ParquetWriter(sink, table.schema, compression="zstd")
             writer.write_table(table)
     finally:
         if writer is not None:

@@ -1,24 +1,17 @@
-"""``riskpool verify``: rerun what a manifest describes and compare it with the published files.
+"""Comparing published results with a rerun: the checks behind ``riskpool verify``.
 
-The published data are the claim under test. Every published result is compared with a rerun
-made from the manifest alone, field by field (JSON) or column by column (parquet), whatever the
-manifest's hashes say: a file edited together with its hash in the manifest is still caught.
-The manifest's byte hashes (``files``) and data digests (``data``) only say which file changed
-and how: bytes that differ from the record while the data equal the rerun's are formatting
-(a re-save), reported as a warning.
-
-Runs and sizing answers are rerun whole. Sweeps and sensitivity studies check every published
-row against the design (point numbers, swept values, refused points) and the manifest's
-digests, and rerun a sample of their points (all of them on request).
+The published data are the claim under test. Each published result is compared with the rerun's,
+field by field (JSON) or column by column (parquet), whatever the manifest's hashes say: a file
+edited together with its hash in the manifest is still caught. The manifest's byte hashes
+(``files``) and data digests (``data``) only say which file changed and how: bytes that differ
+from the record while the data equal the rerun's are formatting (a re-save), a warning.
+``riskpool/reproduce.py`` makes the reruns.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import secrets
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,10 +21,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import scenario as scenario_mod
-from .digests import data_digest, sha256_file
+from .digests import data_digest, sha256_of
 from .provenance import running_code, same_commit
 
-DEFAULT_POINTS = 3  # points of a sweep rerun by default
 MAX_FIELDS_SHOWN = 8  # differing summary fields named on one line
 
 
@@ -48,22 +40,41 @@ class Report:
         return not self.problems
 
 
-def verify(manifest_path: Path, workers: int = 1, points: int | None = DEFAULT_POINTS) -> Report:
-    """Rerun what ``manifest_path`` describes and compare every published result with it.
-
-    ``points``: how many points of a sweep or sensitivity study to rerun (None: all of them).
-    """
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+def read_manifest(path: Path) -> dict[str, Any]:
+    """A manifest of a known kind; ValueError (or KeyError) for anything else."""
+    manifest = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(manifest, dict):
         raise ValueError("the file is JSON but not a manifest object")
-    kind = manifest.get("kind", "run")
-    if kind not in VERIFIERS:
-        raise ValueError(f"unknown kind of manifest {kind!r}")
-    report = Report()
-    check_code(manifest, report)
-    check_libraries(manifest, report)
-    VERIFIERS[kind](manifest, manifest_path.parent, report, workers, points)
-    return report
+    if manifest.get("kind", "run") not in KINDS:
+        raise ValueError(f"unknown kind of manifest {manifest.get('kind')!r}")
+    return manifest
+
+
+def check_run_record(manifest: dict[str, Any], report: Report) -> scenario_mod.Scenario:
+    """A run manifest's scenario against its scenario_sha256, and its seed and paths against the
+    scenario's; returns the scenario."""
+    s = scenario_mod.validate(manifest["scenario"])
+    if s.sha256() != manifest.get("scenario_sha256"):
+        report.problems.append("manifest: its scenario does not match its scenario_sha256 (the manifest was edited)")
+    for key in ("seed", "paths"):
+        if manifest.get(key) != getattr(s.simulation, key):
+            report.problems.append(f"manifest: its {key} ({manifest.get(key)}) is not its scenario's ({getattr(s.simulation, key)})")
+    return s
+
+
+def check_base(base: scenario_mod.Scenario, recorded: str | None, report: Report) -> None:
+    """A batch manifest's base scenario against its recorded base_sha256."""
+    if base.sha256() != recorded:
+        report.problems.append("manifest: its base scenario does not match its base_sha256 (the manifest was edited)")
+
+
+def sampling_method(manifest: dict[str, Any]) -> str:
+    """The method that produced the files (plain for manifests older than importance sampling);
+    the importance-sampling shift is recomputed from the scenario, not read from the manifest."""
+    method = (manifest.get("sampling") or {"method": "plain"})["method"]
+    if method not in ("plain", "importance"):
+        raise ValueError(f"sampling method {method!r} is neither plain nor importance")
+    return method
 
 
 # --------------------------------------------------------------------------- the code and libraries
@@ -99,195 +110,6 @@ def check_libraries(manifest: dict[str, Any], report: Report) -> None:
             report.warnings.append(f"{package} {version} here, {recorded} in the manifest: results may differ")
 
 
-# --------------------------------------------------------------------------- runs
-
-
-def verify_run(manifest: dict[str, Any], folder: Path, report: Report, workers: int, points: int | None) -> None:
-    """Rerun a run from its manifest and compare its four result files."""
-    from ..engine import simulate
-    from ..metrics import summarize
-    from .runfolder import RESULT_FILES, write_run
-
-    s = _scenario(manifest, "scenario")
-    if s.sha256() != manifest.get("scenario_sha256"):
-        report.problems.append("manifest: its scenario does not match its scenario_sha256 (the manifest was edited)")
-    for key in ("seed", "paths"):
-        if manifest.get(key) != getattr(s.simulation, key):
-            report.problems.append(f"manifest: its {key} ({manifest.get(key)}) is not its scenario's ({getattr(s.simulation, key)})")
-    method = sampling_method(manifest)
-    with tempfile.TemporaryDirectory(prefix="riskpool-verify-") as tmp:
-        fresh = Path(tmp)
-        res = simulate(s, paths=manifest["paths"], seed=manifest["seed"], workers=workers, method=method,
-                       spool_folder=fresh)
-        recorded_shift = (manifest.get("sampling") or {}).get("shift", [])
-        if method == "importance" and list(res.sampling.shift) != recorded_shift:
-            report.problems.append(f"manifest: its importance-sampling shift {recorded_shift} is not the one found "
-                                   f"here, {list(res.sampling.shift)}")
-        write_run(res, summarize(res), fresh, ["riskpool", "verify"], started=None)
-        res.release()
-        compare_with_rerun(RESULT_FILES, folder, fresh, manifest, report)
-
-
-def sampling_method(manifest: dict[str, Any]) -> str:
-    """The method that produced the files (plain for manifests older than importance sampling);
-    the importance-sampling shift is recomputed from the scenario, not read from the manifest."""
-    method = (manifest.get("sampling") or {"method": "plain"})["method"]
-    if method not in ("plain", "importance"):
-        raise ValueError(f"sampling method {method!r} is neither plain nor importance")
-    return method
-
-
-def _scenario(manifest: dict[str, Any], key: str) -> scenario_mod.Scenario:
-    return scenario_mod.validate(manifest[key])
-
-
-# --------------------------------------------------------------------------- sizing answers
-
-
-def verify_size(manifest: dict[str, Any], folder: Path, report: Report, workers: int, points: int | None) -> None:
-    """Rerun a sizing search from its manifest and compare its answer, field by field."""
-    from ..study.sizing import ANSWER_FILE, size
-
-    base = _scenario(manifest, "base_scenario")
-    asked = manifest["sizing"]
-    _check_base(base, asked.get("base_sha256"), report)
-    answer = size(manifest["base_scenario"], asked["target"], node=asked.get("node"), tier=asked.get("tier"),
-                  paths=asked["paths"], seed=asked["seed"], workers=workers, keep_leverage=asked["keep_leverage"])
-    with tempfile.TemporaryDirectory(prefix="riskpool-verify-") as tmp:
-        fresh = Path(tmp)
-        answer.write(fresh / ANSWER_FILE)
-        compare_with_rerun((ANSWER_FILE,), folder, fresh, manifest, report)
-
-
-def _check_base(base: scenario_mod.Scenario, recorded: str | None, report: Report) -> None:
-    if base.sha256() != recorded:
-        report.problems.append("manifest: its base scenario does not match its base_sha256 (the manifest was edited)")
-
-
-# --------------------------------------------------------------------------- sweeps and sensitivity studies
-
-
-def verify_sweep(manifest: dict[str, Any], folder: Path, report: Report, workers: int, points: int | None) -> None:
-    """Check every row of a sweep's tables against its grid and rerun a sample of its points."""
-    from ..study import grid
-    from ..study.sweep import prepare
-
-    spec = manifest["sweep"]
-    base = _scenario(manifest, "base_scenario")
-    _check_base(base, spec.get("base_sha256"), report)
-    axes = [grid.Axis(a["path"], tuple(a["values"])) for a in spec["axes"]]
-    plan = prepare(manifest["base_scenario"], axes, grid.product(axes), spec["paths"], spec["seed"])
-    _verify_points(plan, folder, manifest, report, workers, points)
-
-
-def verify_sensitivity(manifest: dict[str, Any], folder: Path, report: Report, workers: int,
-                       points: int | None) -> None:
-    """A sweep's checks on the Sobol design's points, then the indices recomputed from the
-    published points and compared with the published ``sensitivity.parquet``."""
-    from ..study import sensitivity as sens
-
-    asked = manifest["sensitivity"]
-    base = _scenario(manifest, "base_scenario")
-    _check_base(base, manifest.get("sweep", {}).get("base_sha256"), report)
-    ranges = [(r["path"], r["low"], r["high"]) for r in asked["ranges"]]
-    problem, plan = sens.plan(manifest["base_scenario"], ranges, asked["samples"], asked["paths"], asked["seed"])
-    _verify_points(plan, folder, manifest, report, workers, points)
-    published = folder / sens.POINTS_FILE
-    if not published.is_file():
-        return
-    with tempfile.TemporaryDirectory(prefix="riskpool-verify-") as tmp:
-        fresh = Path(tmp)
-        sens.write_indices(sens.indices(problem, pq.read_table(published), asked["seed"]), fresh / sens.INDICES_FILE)
-        compare_with_rerun((sens.INDICES_FILE,), folder, fresh, manifest, report)
-
-
-def _verify_points(plan, folder: Path, manifest: dict[str, Any], report: Report, workers: int,
-                   points: int | None) -> None:
-    """The published point and node tables: their digests, every row's design, a rerun sample."""
-    from ..study.backends import open_backend
-    from ..study.store import NODES_FILE, POINTS_FILE
-    from ..study.sweep import execute_points
-
-    tables = {}
-    for name in (POINTS_FILE, NODES_FILE):
-        path = folder / name
-        if not path.is_file():
-            report.problems.append(f"{name}: missing beside the manifest")
-            continue
-        try:
-            tables[name] = pq.read_table(path)
-        except (OSError, pa.ArrowInvalid) as exc:
-            report.problems.append(f"{name}: it cannot be read ({type(exc).__name__})")
-            continue
-        _check_record(name, path, manifest, report)
-    if POINTS_FILE not in tables:
-        return
-    published = {row["point"]: row for row in tables[POINTS_FILE].to_pylist()}
-    _check_design(plan, published, report)
-    valid = [k for k in range(len(plan.points)) if k not in plan.problems and k in published]
-    chosen = sorted(valid if points is None or points >= len(valid) else _sample(valid, points))
-    if not chosen:
-        return
-    with open_backend(workers) as backend, tempfile.TemporaryDirectory(prefix="riskpool-verify-") as tmp:
-        rerun_points, rerun_nodes = execute_points(plan, Path(tmp), backend, chosen)
-    everything = ("every point" if len(valid) == len(plan.points) else "every valid point") if len(chosen) == len(valid) else \
-        f"point{'s' if len(chosen) > 1 else ''} {', '.join(map(str, chosen))}"
-    report.notes.append(f"{everything} of {len(plan.points)} rerun")
-    for row in rerun_points.to_pylist():
-        _compare_row(POINTS_FILE, f"point {row['point']}", published.get(row["point"]), row, report)
-    if NODES_FILE in tables:
-        nodes = {(r["point"], r["node"]): r for r in tables[NODES_FILE].to_pylist() if r["point"] in set(chosen)}
-        for row in rerun_nodes.to_pylist():
-            _compare_row(NODES_FILE, f"point {row['point']} node {row['node']}", nodes.get((row["point"], row["node"])),
-                         row, report)
-
-
-def _sample(valid: list[int], k: int) -> list[int]:
-    """``k`` points drawn at random (from the operating system's entropy, so that a publisher
-    cannot know which points an auditor will rerun)."""
-    pool = list(valid)
-    return [pool.pop(secrets.randbelow(len(pool))) for _ in range(k)]
-
-
-def _check_design(plan, published: dict[int, dict[str, Any]], report: Report) -> None:
-    """Every point of the design is published once, with its swept values, and refused points
-    carry their reason and no figures."""
-    from ..study.store import POINTS_FILE
-    from ..study.sweep import stored_values
-
-    expected = set(range(len(plan.points)))
-    missing, extra = sorted(expected - set(published)), sorted(set(published) - expected)
-    if missing or extra:
-        report.problems.append(f"{POINTS_FILE}: the design has points 0-{len(plan.points) - 1}; "
-                               + "; ".join(part for part in (_listed("missing", missing), _listed("not in it", extra)) if part))
-    for k in sorted(expected & set(published)):
-        row = published[k]
-        for path, value in stored_values(plan.axes, plan.points[k]).items():
-            if not _same(row.get(path), value):
-                report.problems.append(f"{POINTS_FILE}: point {k}: {path} is {row.get(path)!r} published, "
-                                       f"{value!r} in the design")
-        problem = plan.problems.get(k)
-        if row.get("problem") != problem:
-            report.problems.append(f"{POINTS_FILE}: point {k}: its problem is {row.get('problem')!r} published, "
-                                   f"{problem!r} here")
-
-
-def _listed(what: str, ks: list[int]) -> str:
-    if not ks:
-        return ""
-    shown = ", ".join(map(str, ks[:MAX_FIELDS_SHOWN]))
-    return f"{what}: {shown}" + (f" and {len(ks) - MAX_FIELDS_SHOWN} more" if len(ks) > MAX_FIELDS_SHOWN else "")
-
-
-def _compare_row(name: str, where: str, published: dict[str, Any] | None, rerun: dict[str, Any], report: Report) -> None:
-    if published is None:
-        report.problems.append(f"{name}: {where} is missing")
-        return
-    fields = [(key, published.get(key), value) for key, value in rerun.items() if not _same(published.get(key), value)]
-    if fields:
-        report.problems.append(f"{name}: {where}: " + _fields_text(fields))
-
-
 # --------------------------------------------------------------------------- comparing files
 
 
@@ -319,23 +141,51 @@ def compare_with_rerun(names, published: Path, fresh: Path, manifest: dict[str, 
         _check_bytes(name, path, manifest, report)
 
 
-def _check_record(name: str, path: Path, manifest: dict[str, Any], report: Report) -> None:
-    """A published file that is not rerun whole: its data against the manifest's digest."""
+def check_record(name: str, path: Path, manifest: dict[str, Any], report: Report) -> pa.Table | None:
+    """A published table that is not rerun whole: its data against the manifest's digest;
+    returns the table, or None when it is missing or unreadable."""
+    if not path.is_file():
+        report.problems.append(f"{name}: missing beside the manifest")
+        return None
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowInvalid) as exc:
+        report.problems.append(f"{name}: it cannot be read ({type(exc).__name__})")
+        return None
     record = (manifest.get("data") or {}).get(name)
     if record is None:
         report.problems.append(f"manifest: records no data digest of {name}")
-        return
+        return table
     digest = data_digest(path)
     if digest["sha256"] != record.get("sha256"):
         columns = [c for c, h in digest.get("columns", {}).items() if record.get("columns", {}).get(c) != h]
         report.problems.append(f"{name}: its data are not those the manifest records (changed after the run)"
                                + (f": columns {', '.join(columns)}" if columns else ""))
-        return
+        return table
     _check_bytes(name, path, manifest, report)
+    return table
+
+
+def compare_row(name: str, where: str, published: dict[str, Any] | None, rerun: dict[str, Any], report: Report) -> None:
+    """One published table row (of a point, or a point's node) against the rerun's."""
+    if published is None:
+        report.problems.append(f"{name}: {where} is missing")
+        return
+    fields = [(key, published.get(key), value) for key, value in rerun.items() if not same(published.get(key), value)]
+    if fields:
+        report.problems.append(f"{name}: {where}: " + _fields_text(fields))
+
+
+def listed(what: str, ks: list[int]) -> str:
+    """``missing: 3, 4`` (at most MAX_FIELDS_SHOWN numbers, then a count); '' for none."""
+    if not ks:
+        return ""
+    shown = ", ".join(map(str, ks[:MAX_FIELDS_SHOWN]))
+    return f"{what}: {shown}" + (f" and {len(ks) - MAX_FIELDS_SHOWN} more" if len(ks) > MAX_FIELDS_SHOWN else "")
 
 
 def _check_bytes(name: str, path: Path, manifest: dict[str, Any], report: Report) -> None:
-    if sha256_file(path) != (manifest.get("files") or {}).get(name):
+    if sha256_of(path) != (manifest.get("files") or {}).get(name):
         report.warnings.append(f"{name}: its bytes are not those the manifest records, but its data are the same "
                                "(re-saved or reformatted: formatting only)")
 
@@ -363,10 +213,10 @@ def _json_differences(a: Any, b: Any, at: str = "") -> list[tuple[str, Any, Any]
         return out
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         return [d for i, (x, y) in enumerate(zip(a, b)) for d in _json_differences(x, y, f"{at}[{i}]")]
-    return [] if _same(a, b) else [(at or "(the whole file)", a, b)]
+    return [] if same(a, b) else [(at or "(the whole file)", a, b)]
 
 
-def _same(a: Any, b: Any) -> bool:
+def same(a: Any, b: Any) -> bool:
     """Equal values: numbers by value (600 and 600.0 are the same), but a flag is not a number."""
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
@@ -412,6 +262,4 @@ def _largest_difference(published: Path, fresh: Path, column: str) -> str:
     return f" (largest absolute difference {np.max(np.abs(a - b)):.6g})"
 
 
-Verifier = Callable[[dict[str, Any], Path, Report, int, "int | None"], None]
-VERIFIERS: dict[str, Verifier] = {"run": verify_run, "size": verify_size, "sweep": verify_sweep,
-                                  "sensitivity": verify_sensitivity}
+KINDS = ("run", "size", "sweep", "sensitivity")  # kinds of result folder (docs/model.md section 8.10)

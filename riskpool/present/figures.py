@@ -1,22 +1,21 @@
 """Plotly figures of a run's results, in Chinese or English, shared by the web app and the report.
 
-Each function takes what a run folder holds (summary.json's content, months.parquet as a
-DataFrame, the scenario) and returns a ``plotly.graph_objects.Figure``; nothing here simulates.
+Each function takes what a run folder holds (its :class:`~riskpool.summary.Summary`,
+months.parquet as a DataFrame, the scenario) and returns a ``plotly.graph_objects.Figure``; nothing here simulates.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
-from ..scenario import Scenario
+from ..scenario import TIERS, Scenario
+from ..summary import Summary
 from .labels import Lang, money_axis, t
+from .views import groups, parties
 
-TIERS = ("province", "city", "county")
 SERIES_COLOURS = {"fund": "#1f4e79", "province": "#c0392b", "city": "#d68910", "county": "#27ae60"}
 NODE_COLOUR = "#6c3483"
 SHORTFALL_SCALE = "RdYlGn_r"  # green when safe, red when short
@@ -36,15 +35,15 @@ def _rgba(hex_colour: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def series_label(key: str, summary: dict[str, Any], lang: Lang) -> str:
+def series_label(key: str, summary: Summary, lang: Lang) -> str:
     """Name of a fan-chart series: the whole fund, a tier, or a node with its region name."""
     if key == "fund" or key in TIERS:
         return t(key, lang)
-    node = summary["nodes"].get(key, {})
-    return f"{node.get('name', key)} ({key})"
+    node = summary.nodes.get(key)
+    return f"{key if node is None else node.name} ({key})"
 
 
-def fan_chart(months: pd.DataFrame, keys: list[str], summary: dict[str, Any], lang: Lang) -> go.Figure:
+def fan_chart(months: pd.DataFrame, keys: list[str], summary: Summary, lang: Lang) -> go.Figure:
     """Median month-end balance with its 5-95 % band for each of ``keys`` (fund, tiers or nodes)."""
     scale, unit = money_axis(lang)
     fig = go.Figure()
@@ -68,30 +67,30 @@ def fan_chart(months: pd.DataFrame, keys: list[str], summary: dict[str, Any], la
     return _layout(fig, t("fan_title", lang))
 
 
-def survival_chart(summary: dict[str, Any], lang: Lang) -> go.Figure:
+def survival_chart(summary: Summary, lang: Lang) -> go.Figure:
     """Probability that the whole fund and each tier have not yet run short, by month."""
     fig = go.Figure()
-    series = [("fund", summary["fund"])] + [(k, v) for k, v in summary["tiers"].items() if v["nodes"]]
+    series = groups(summary)
     for key, entry in series:
-        curve = np.asarray(entry["survival"], dtype=float)
+        curve = np.asarray(entry.survival, dtype=float)
         fig.add_trace(go.Scatter(x=np.arange(1, len(curve) + 1), y=curve, name=t(key, lang), mode="lines",
                                  line={"color": SERIES_COLOURS[key], "width": 3 if key == "fund" else 1.8,
                                        "shape": "hv"},
                                  hovertemplate="%{x}: %{y:.2%}<extra>" + t(key, lang) + "</extra>"))
-    low = min(min(v["survival"]) for _, v in series) if series else 1.0
+    low = min(min(v.survival) for _, v in series) if series else 1.0
     fig.update_xaxes(title=t("month", lang))
     fig.update_yaxes(title=t("survival", lang), tickformat=".0%", range=[min(low, SUFFICIENCY_TARGET) - 0.01, 1.005])
     return _layout(fig, t("survival_title", lang))
 
 
-def party_chart(summary: dict[str, Any], lang: Lang) -> go.Figure:
+def party_chart(summary: Summary, lang: Lang) -> go.Figure:
     """Mean, VaR 99 % and ES 99 % of each party's loss, net of clawbacks."""
     scale, unit = money_axis(lang)
-    parties = list(summary["parties"])
-    names = [t("party_fund" if p == "fund" else p, lang) for p in parties]
+    losses = parties(summary)
+    names = [t("party_fund" if p == "fund" else p, lang) for p, _ in losses]
     fig = go.Figure()
     for stat, colour in (("loss_mean", "#2e86c1"), ("var99", "#f39c12"), ("es99", "#c0392b")):
-        values = [summary["parties"][p][stat] / scale for p in parties]
+        values = [getattr(v, stat) / scale for _, v in losses]
         fig.add_trace(go.Bar(x=names, y=values, name=t(stat, lang), marker_color=colour,
                              hovertemplate=f"%{{x}}: %{{y:,.1f}} {unit}<extra>{t(stat, lang)}</extra>"))
     fig.update_layout(barmode="group")
@@ -106,13 +105,13 @@ def shortfall_colour(p: float | None) -> str:
     return sample_colorscale(SHORTFALL_SCALE, [min(p / SHORTFALL_RANGE, 1.0)])[0]
 
 
-def region_chart(summary: dict[str, Any], scenario: Scenario, lang: Lang) -> go.Figure:
+def region_chart(summary: Summary, scenario: Scenario, lang: Lang) -> go.Figure:
     """Sunburst of the region tree, each region coloured by the shortfall probability of its fund."""
-    nodes = summary["nodes"]
+    nodes = summary.nodes
     ids, labels, parents, colours, hover = [], [], [], [], []
     for region in scenario.regions:
         entry = nodes.get(region.id)
-        p = None if entry is None else entry["p_shortfall"]
+        p = None if entry is None else entry.p_shortfall
         ids.append(region.id)
         labels.append(region.name)
         parents.append(region.parent or "")

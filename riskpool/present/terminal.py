@@ -1,13 +1,12 @@
-"""The readable terminal summary of a run (rich tables), built from summary.json's content."""
+"""The readable terminal summary of a run (rich tables) of the views of a summary."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-WEAKEST = 10
+from ..summary import Sampling, Summary
+from .views import WEAKEST, groups, parties, weakest_nodes
 
 
 def money(x: float | None) -> str:
@@ -25,69 +24,62 @@ def month(m: int | None) -> str:
     return "-" if m is None else str(m)
 
 
-def sufficiency_table(summary: dict[str, Any]) -> Table:
-    table = Table(title=f"Fund sufficiency over {summary['horizon_months']} months "
-                        f"({summary['paths']:,} paths, seed {summary['seed']}; money in CNY m)",
+def sufficiency_table(summary: Summary) -> Table:
+    table = Table(title=f"Fund sufficiency over {summary.horizon_months} months "
+                        f"({summary.paths:,} paths, seed {summary.seed}; money in CNY m)",
                   caption="1st short: median month of the first shortfall among paths that ran short; "
                           "need: required capital (docs/model.md section 6.3)")
     for col in ("", "sufficient", "P(short) ± se", "1st short", "capital", "need 95%", "need 99%", "unpaid"):
         table.add_column(col, justify="left" if not col else "right", no_wrap=True)
-    rows = [("whole fund", summary["fund"])] + [(f"{t} tier", v) for t, v in summary["tiers"].items() if v["nodes"]]
-    for label, v in rows:
-        table.add_row(label, pct(v["sufficiency"]), pct(v["p_shortfall"], v["p_shortfall_se"]),
-                      month(v["first_shortfall_month"]["p50"]), money(v["capital"]),
-                      money(v["required_capital"]["q95"]), money(v["required_capital"]["q99"]), money(v["unpaid_mean"]))
+    for key, v in groups(summary):
+        table.add_row("whole fund" if key == "fund" else f"{key} tier", pct(v.sufficiency),
+                      pct(v.p_shortfall, v.p_shortfall_se), month(v.first_shortfall_month.p50), money(v.capital),
+                      money(v.required_capital.q95), money(v.required_capital.q99), money(v.unpaid_mean))
     return table
 
 
-def weakest_nodes(summary: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """The WEAKEST fund nodes: highest shortfall probability first, ties by id (terminal and report)."""
-    return sorted(summary["nodes"].items(), key=lambda kv: (-kv[1]["p_shortfall"], kv[0]))[:WEAKEST]
-
-
-def weakest_table(summary: dict[str, Any]) -> Table:
+def weakest_table(summary: Summary) -> Table:
     nodes = weakest_nodes(summary)
     table = Table(title=f"The {min(WEAKEST, len(nodes))} weakest fund nodes (money in CNY m)")
     for col in ("node", "name", "tier", "P(short) ± se", "1st short", "capital", "need 95%", "payout"):
         table.add_column(col, justify="right" if col not in ("node", "name", "tier") else "left", no_wrap=True)
     for node, v in nodes:
-        table.add_row(node, v["name"], v["tier"], pct(v["p_shortfall"], v["p_shortfall_se"]),
-                      month(v["first_shortfall_month"]["p50"]), money(v["capital"]),
-                      money(v["required_capital"]["q95"]), money(v["payout_net"]["mean"]))
+        table.add_row(node, v.name, v.tier, pct(v.p_shortfall, v.p_shortfall_se), month(v.first_shortfall_month.p50),
+                      money(v.capital), money(v.required_capital.q95), money(v.payout_net.mean))
     return table
 
 
-def party_table(summary: dict[str, Any]) -> Table:
+def party_table(summary: Summary) -> Table:
     table = Table(title="Party losses, CNY m")
     for col in ("party", "mean", "VaR 99%", "ES 99%"):  # net of clawbacks
         table.add_column(col, justify="left" if col == "party" else "right")
-    for party, v in summary["parties"].items():
-        table.add_row(party, money(v["loss_mean"]), money(v["var99"]), money(v["es99"]))
+    for party, v in parties(summary):
+        table.add_row(party, money(v.loss_mean), money(v.var99), money(v.es99))
     return table
 
 
-def lending_line(summary: dict[str, Any]) -> str:
-    lend = summary["lending"]
-    mult = lend["multiplier_mean"]
-    lev = lend["leverage_peak_mean"]
-    return (f"Lending: {money(lend['originated_mean'])} CNY m originated on average "
-            f"({lend['loans_originated_mean']:.0f} loans), {money(lend['defaulted_ead_mean'])} defaulted, "
-            f"{money(lend['recovered_mean'])} recovered; multiplier "
+def lending_line(summary: Summary) -> str:
+    lend = summary.lending
+    mult = lend.multiplier_mean
+    lev = lend.leverage_peak_mean
+    return (f"Lending: {money(lend.originated_mean)} CNY m originated on average "
+            f"({lend.loans_originated_mean:.0f} loans), {money(lend.defaulted_ead_mean)} defaulted, "
+            f"{money(lend.recovered_mean)} recovered; multiplier "
             f"{'-' if mult is None else f'{mult:.1f}x'} of initial fund capital, peak outstanding "
             f"{'-' if lev is None else f'{lev:.1f}x'}.")
 
 
-def sampling_line(sampling: dict[str, Any], paths: int) -> str:
+def sampling_line(sampling: Sampling, paths: int) -> str:
     """How an importance-sampled run drew its factors, and what its weighted paths are worth."""
-    shift = ", ".join(f"{mu:+.2f}" for mu in sampling["shift"])
+    shift = ", ".join(f"{mu:+.2f}" for mu in sampling.shift)
     return (f"Importance sampling: yearly factor shifted by [{shift}]; effective sample size "
-            f"{sampling['ess']:,.1f} of {paths:,} paths, {sampling['ess_shortfall']:,.1f} among paths that ran short.")
+            f"{sampling.ess:,.1f} of {paths:,} paths, {sampling.ess_shortfall:,.1f} among paths that ran short.")
 
 
-def print_summary(summary: dict[str, Any], console: Console) -> None:
-    console.print(f"[bold]{summary['scenario']}[/bold]")
-    if "sampling" in summary:
-        console.print(sampling_line(summary["sampling"], summary["paths"]))
+def print_summary(summary: Summary, console: Console) -> None:
+    console.print(f"[bold]{summary.scenario}[/bold]")
+    if summary.sampling is not None:
+        console.print(sampling_line(summary.sampling, summary.paths))
     console.print(sufficiency_table(summary))
     console.print(weakest_table(summary))
     console.print(party_table(summary))

@@ -13,26 +13,27 @@ import html
 import json
 import shlex
 import string
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow.parquet as pq
 from plotly.graph_objects import Figure
 from pydantic import BaseModel
 
 from ..files.atomic import atomic_write
-from ..files.digests import sha256_file
+from ..files.contents import Contents
 from ..files.runfolder import RESULT_FILES
+from ..importance import effective_sample_size
 from ..present import figures
 from ..present.charts import heatmap_axes, heatmap_grid
 from ..present.labels import LABELS, LANGS, Lang, money, month_label, percent, t
-from ..present.terminal import weakest_nodes
+from ..present.views import funded_tiers, groups, parties, weakest_nodes
 from ..scenario import TIERS, Problem, Scenario, ScenarioError
 from ..study.sensitivity import INDICES_FILE
 from ..study.sizing import ANSWER_FILE
 from ..study.store import POINTS_FILE
+from ..summary import Group, Summary
 
 RUN_FILES = ("manifest.json", *RESULT_FILES)
 SWEEP_FILES = ("manifest.json", POINTS_FILE)
@@ -66,9 +67,9 @@ LENDING_FIELDS = ("initial_loans", "new_loans_per_year", "loan_size_mean", "loan
 # --------------------------------------------------------------------------- entry points
 
 
-def render(folder: Path, lang: Lang) -> str:
-    """The HTML report of a run or sweep folder in ``lang`` ("zh" or "en")."""
-    folder = Path(folder)
+def render(where: Path | Mapping[str, bytes], lang: Lang) -> str:
+    """The HTML report of a result folder (on disk, or its files' bytes) in ``lang`` ("zh" or "en")."""
+    folder = Contents(where)
     lang = parse_lang(lang)
     manifest = read_manifest(folder)
     kind = manifest.get("kind", "run")
@@ -87,26 +88,25 @@ def write(folder: Path, lang: Lang, out: Path | None = None) -> Path:
 
 def parse_lang(lang: str) -> Lang:
     if lang not in LANGS:
-        raise ScenarioError([Problem("--lang", lang, f"must be one of {', '.join(LANGS)}")])
+        raise ScenarioError([Problem("lang", lang, f"must be one of {', '.join(LANGS)}")])
     return lang  # type: ignore[return-value]
 
 
-def read_manifest(folder: Path) -> dict[str, Any]:
+def read_manifest(folder: Contents) -> dict[str, Any]:
     """The folder's manifest, once the folder is known to be a complete result folder."""
-    path = folder / "manifest.json"
-    if not path.is_file():
-        raise ScenarioError([Problem("DIR", str(folder), "not a riskpool result folder (no manifest.json)")])
+    if not folder.has("manifest.json"):
+        raise ScenarioError([Problem("folder", str(folder), "not a riskpool result folder (no manifest.json)")])
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest = folder.json("manifest.json")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ScenarioError([Problem("DIR", str(folder), f"manifest.json is not JSON ({exc})")]) from None
+        raise ScenarioError([Problem("folder", str(folder), f"manifest.json is not JSON ({exc})")]) from None
     kind = manifest.get("kind", "run") if isinstance(manifest, dict) else None
     needed = NEEDED_KEYS.get(kind)
     if needed is None or any(key not in manifest for key in needed):
-        raise ScenarioError([Problem("DIR", str(folder), "manifest.json is not a riskpool run, sweep, sensitivity or size manifest")])
-    missing = [name for name in KINDS[kind][0] if not (folder / name).is_file()]
+        raise ScenarioError([Problem("folder", str(folder), "manifest.json is not a riskpool run, sweep, sensitivity or size manifest")])
+    missing = [name for name in KINDS[kind][0] if not folder.has(name)]
     if missing:
-        raise ScenarioError([Problem("DIR", str(folder), f"not a complete riskpool {kind} folder: no {', '.join(missing)}")])
+        raise ScenarioError([Problem("folder", str(folder), f"not a complete riskpool {kind} folder: no {', '.join(missing)}")])
     return manifest
 
 
@@ -245,27 +245,26 @@ def value_text(path: str, value: Any, lang: Lang) -> Html:
 # --------------------------------------------------------------------------- a run
 
 
-def _run_report(folder: Path, manifest: dict[str, Any], lang: Lang) -> tuple[str, Html, list[Section]]:
-    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    months = pq.read_table(folder / "months.parquet").to_pandas()
+def _run_report(folder: Contents, manifest: dict[str, Any], lang: Lang) -> tuple[str, Html, list[Section]]:
+    summary = Summary.from_json(folder.json("summary.json"))
+    months = folder.table("months.parquet").to_pandas()
     scenario = manifest["scenario"]
-    intro = join(el("p", t("report.run_line", lang, months=summary["horizon_months"], n=summary["paths"],
-                          seed=summary["seed"], finished=manifest.get("finished", "–"))),
+    intro = join(el("p", t("report.run_line", lang, months=summary.horizon_months, n=summary.paths,
+                          seed=summary.seed, finished=manifest.get("finished", "–"))),
                  el("p", el("strong", scenario["meta"]["name"])), _illustrative(scenario, lang),
                  el("p", _headline(summary, lang), class_="headline"))
-    tiers = [k for k in TIERS if summary["tiers"][k]["nodes"]]
     sections: list[Section] = [
         ("sufficiency", t("report.sec_sufficiency", lang), _sufficiency(summary, lang)),
         ("capital", t("report.sec_capital", lang), _capital(summary, lang)),
         ("balances", t("report.sec_balances", lang),
-         join(figure(figures.fan_chart(months, ["fund", *tiers], summary, lang), "fan-chart"),
+         join(figure(figures.fan_chart(months, ["fund", *funded_tiers(summary)], summary, lang), "fan-chart"),
               note(t("report.balances_note", lang)))),
         ("survival", t("report.sec_survival", lang), figure(figures.survival_chart(summary, lang), "survival-chart")),
         ("weakest", t("report.sec_weakest", lang), _weakest(summary, lang)),
         ("parties", t("report.sec_parties", lang), _parties(summary, lang)),
         ("lending", t("report.sec_lending", lang), _lending(summary, lang)),
         ("scenario", t("report.sec_scenario", lang), _scenario(scenario, lang)),
-        ("methodology", t("report.sec_method", lang), _methodology(scenario, summary["paths"], lang)),
+        ("methodology", t("report.sec_method", lang), _methodology(scenario, summary.paths, lang)),
         ("audit", t("report.sec_audit", lang), _run_audit(folder, manifest, summary, lang)),
     ]
     return t("report.title", lang), intro, sections
@@ -275,82 +274,81 @@ def _illustrative(scenario: dict[str, Any], lang: Lang) -> Html:
     return el("p", t("report.illustrative", lang), class_="warning") if scenario["meta"].get("illustrative") else join()
 
 
-def _headline(summary: dict[str, Any], lang: Lang) -> str:
-    fund = summary["fund"]
-    return t("report.headline", lang, months=summary["horizon_months"], n=summary["paths"],
-             suff=percent(fund["sufficiency"], fund["p_shortfall_se"], digits=2))
+def _headline(summary: Summary, lang: Lang) -> str:
+    fund = summary.fund
+    return t("report.headline", lang, months=summary.horizon_months, n=summary.paths,
+             suff=percent(fund.sufficiency, fund.p_shortfall_se, digits=2))
 
 
-def _groups(summary: dict[str, Any], lang: Lang) -> list[tuple[str, dict[str, Any]]]:
-    """The whole fund, then each tier that has funds, as terminal.sufficiency_table lists them."""
-    tiers = [(t("report.tier_row", lang, tier=t(k, lang), n=v["nodes"]), v) for k, v in summary["tiers"].items() if v["nodes"]]
-    return [(t("fund", lang), summary["fund"]), *tiers]
+def _groups(summary: Summary, lang: Lang) -> list[tuple[str, Group]]:
+    """The whole fund, then each tier that has funds, named for the page."""
+    return [(t("fund", lang) if key == "fund" else t("report.tier_row", lang, tier=t(key, lang), n=v.nodes), v)
+            for key, v in groups(summary)]
 
 
-def _sufficiency(summary: dict[str, Any], lang: Lang) -> Html:
-    rows = [[name, percent(v["sufficiency"], digits=2), percent(v["p_shortfall"], v["p_shortfall_se"], digits=2),
-             month_label(v["first_shortfall_month"]["p50"], lang), money(v["unpaid_mean"], lang)]
+def _sufficiency(summary: Summary, lang: Lang) -> Html:
+    rows = [[name, percent(v.sufficiency, digits=2), percent(v.p_shortfall, v.p_shortfall_se, digits=2),
+             month_label(v.first_shortfall_month.p50, lang), money(v.unpaid_mean, lang)]
             for name, v in _groups(summary, lang)]
     head = [t("report.scope", lang), t("report.sufficient", lang), f"{t('p_shortfall', lang)} {t('report.pm_se', lang)}",
             t("first_shortfall", lang), t("unpaid_mean", lang)]
-    bound = percent(min(1.0, 3 / summary["paths"]), digits=2)
-    return join(table(head, rows, "lrrrr", cls="groups"), note(t("report.se_note", lang, n=summary["paths"], bound=bound)))
+    bound = percent(min(1.0, 3 / summary.paths), digits=2)
+    return join(table(head, rows, "lrrrr", cls="groups"), note(t("report.se_note", lang, n=summary.paths, bound=bound)))
 
 
-def _capital(summary: dict[str, Any], lang: Lang) -> Html:
-    def cover(v: dict[str, Any]) -> str:
-        need = v["required_capital"]["q99"]
-        return _times(v["capital"] / need) if need else "–"
+def _capital(summary: Summary, lang: Lang) -> Html:
+    def cover(v: Group) -> str:
+        need = v.required_capital.q99
+        return _times(v.capital / need) if need else "–"
 
-    rows = [[name, money(v["capital"], lang), money(v["required_capital"]["q95"], lang),
-             money(v["required_capital"]["q99"], lang), cover(v)] for name, v in _groups(summary, lang)]
+    rows = [[name, money(v.capital, lang), money(v.required_capital.q95, lang),
+             money(v.required_capital.q99, lang), cover(v)] for name, v in _groups(summary, lang)]
     head = [t("report.scope", lang), t("capital", lang), t("required_q95", lang), t("required_q99", lang),
             t("report.cover_99", lang)]
     return join(table(head, rows, "lrrrr", cls="groups"), note(t("report.capital_note", lang)))
 
 
-def _weakest(summary: dict[str, Any], lang: Lang) -> Html:
-    rows = [[code(node), v["name"], t(v["tier"], lang), percent(v["p_shortfall"], v["p_shortfall_se"], digits=2),
-             month_label(v["first_shortfall_month"]["p50"], lang), money(v["capital"], lang),
-             money(v["required_capital"]["q95"], lang), money(v["payout_net"]["mean"], lang)]
+def _weakest(summary: Summary, lang: Lang) -> Html:
+    rows = [[code(node), v.name, t(v.tier, lang), percent(v.p_shortfall, v.p_shortfall_se, digits=2),
+             month_label(v.first_shortfall_month.p50, lang), money(v.capital, lang),
+             money(v.required_capital.q95, lang), money(v.payout_net.mean, lang)]
             for node, v in weakest_nodes(summary)]
     head = [t("node", lang), t("name", lang), t("tier", lang), f"{t('p_shortfall', lang)} {t('report.pm_se', lang)}",
             t("first_shortfall", lang), t("capital", lang), t("required_q95", lang), t("payout_mean", lang)]
     return join(table(head, rows, "lllrrrrr"), note(t("report.weakest_note", lang)))
 
 
-def _parties(summary: dict[str, Any], lang: Lang) -> Html:
-    parties = summary["parties"]
-    rows = [[t("party_fund" if p == "fund" else p, lang), money(v["loss_mean"], lang), money(v["var99"], lang),
-             money(v["es99"], lang)] for p, v in parties.items()]
+def _parties(summary: Summary, lang: Lang) -> Html:
+    rows = [[t("party_fund" if p == "fund" else p, lang), money(v.loss_mean, lang), money(v.var99, lang),
+             money(v.es99, lang)] for p, v in parties(summary)]
     head = [t("party", lang), t("loss_mean", lang), t("var99", lang), t("es99", lang)]
-    insurer, guarantor = parties.get("insurer", {}), parties.get("guarantor", {})
-    extra = [(t("report.premiums_mean", lang), money(insurer.get("premiums_mean"), lang)),
-             (t("report.loss_ratio", lang), percent(insurer.get("loss_ratio"))),
-             (t("report.fees_mean", lang), money(guarantor.get("fees_mean"), lang)),
-             (t("report.p_exhausted", lang), percent(guarantor.get("p_exhausted"), digits=2))]
+    insurer, guarantor = summary.parties["insurer"], summary.parties["guarantor"]
+    extra = [(t("report.premiums_mean", lang), money(insurer.premiums_mean, lang)),
+             (t("report.loss_ratio", lang), percent(insurer.loss_ratio)),
+             (t("report.fees_mean", lang), money(guarantor.fees_mean, lang)),
+             (t("report.p_exhausted", lang), percent(guarantor.p_exhausted, digits=2))]
     return join(figure(figures.party_chart(summary, lang), "party-chart"), table(head, rows, "lrrr"),
                 table([t("report.figure", lang), t("report.value", lang)], extra, "lr"),
                 note(t("report.parties_note", lang)))
 
 
-def _lending(summary: dict[str, Any], lang: Lang) -> Html:
-    lend = summary["lending"]
+def _lending(summary: Summary, lang: Lang) -> Html:
+    lend = summary.lending
     rows = [
-        (t("report.originated_mean", lang), money(lend["originated_mean"], lang)),
-        (t("report.loans_originated_mean", lang), f"{lend['loans_originated_mean']:,.0f}"),
-        (t("report.defaulted_ead_mean", lang), money(lend["defaulted_ead_mean"], lang)),
-        (t("report.defaults_mean", lang), f"{lend['defaults_mean']:,.1f}"),
-        (t("report.recovered_mean", lang), money(lend["recovered_mean"], lang)),
-        (t("report.initial_fund_capital", lang), money(lend["initial_fund_capital"], lang)),
-        (t("multiplier", lang), _times(lend["multiplier_mean"])),
-        (t("report.leverage_peak", lang), _times(lend["leverage_peak_mean"])),
+        (t("report.originated_mean", lang), money(lend.originated_mean, lang)),
+        (t("report.loans_originated_mean", lang), f"{lend.loans_originated_mean:,.0f}"),
+        (t("report.defaulted_ead_mean", lang), money(lend.defaulted_ead_mean, lang)),
+        (t("report.defaults_mean", lang), f"{lend.defaults_mean:,.1f}"),
+        (t("report.recovered_mean", lang), money(lend.recovered_mean, lang)),
+        (t("report.initial_fund_capital", lang), money(lend.initial_fund_capital, lang)),
+        (t("multiplier", lang), _times(lend.multiplier_mean)),
+        (t("report.leverage_peak", lang), _times(lend.leverage_peak_mean)),
     ]
     return join(table([t("report.figure", lang), t("report.value", lang)], rows, "lr"),
                 note(t("report.lending_note", lang)))
 
 
-def _run_audit(folder: Path, manifest: dict[str, Any], summary: dict[str, Any], lang: Lang) -> Html:
+def _run_audit(folder: Contents, manifest: dict[str, Any], summary: Summary, lang: Lang) -> Html:
     rows = [(t("report.a_seed", lang), manifest["seed"]), (t("report.a_paths", lang), f"{manifest['paths']:,}"),
             *_provenance(folder, manifest, lang), (t("report.a_scenario_sha", lang), hash_code(manifest.get("scenario_sha256", "–"))),
             *_sampling(folder, summary, lang)]
@@ -367,26 +365,25 @@ def _out_dir(command: list[str]) -> str:
     return "DIR"
 
 
-def _sampling(folder: Path, summary: dict[str, Any], lang: Lang) -> list[tuple[str, object]]:
-    """How paths were sampled, when the run was weighted (importance sampling): method, shift, effective sizes."""
-    sampling = summary.get("sampling") or {}
-    ess = sampling.get("ess")
-    if ess is None and "weight" in pq.read_schema(folder / "paths.parquet").names:
-        w = pq.read_table(folder / "paths.parquet", columns=["weight"]).column("weight").to_numpy()
-        ess = float(w.sum() ** 2 / np.square(w).sum())
+def _sampling(folder: Contents, summary: Summary, lang: Lang) -> list[tuple[str, object]]:
+    """How paths were sampled, when the run was weighted (importance sampling): method, shift,
+    effective sample sizes (from the weights in paths.parquet when the summary has none)."""
+    sampling = summary.sampling
+    ess = None if sampling is None else sampling.ess
+    if ess is None and "weight" in folder.schema("paths.parquet").names:
+        ess = effective_sample_size(folder.table("paths.parquet", ["weight"]).column("weight").to_numpy())
     rows: list[tuple[str, object]] = []
-    if "method" in sampling:
-        rows.append((t("report.a_sampling", lang), code(sampling["method"])))
-    if "shift" in sampling:
-        rows.append((t("report.a_shift", lang), ", ".join(f"{mu:+.2f}" for mu in sampling["shift"])))
+    if sampling is not None:
+        rows += [(t("report.a_sampling", lang), code(sampling.method)),
+                 (t("report.a_shift", lang), ", ".join(f"{mu:+.2f}" for mu in sampling.shift))]
     if ess is not None:
-        rows.append((t("report.a_ess", lang), f"{ess:,.1f} / {summary['paths']:,}"))
-    if sampling.get("ess_shortfall") is not None:
-        rows.append((t("report.a_ess_short", lang), f"{sampling['ess_shortfall']:,.1f}"))
+        rows.append((t("report.a_ess", lang), f"{ess:,.1f} / {summary.paths:,}"))
+    if sampling is not None:
+        rows.append((t("report.a_ess_short", lang), f"{sampling.ess_shortfall:,.1f}"))
     return rows
 
 
-def _provenance(folder: Path, manifest: dict[str, Any], lang: Lang) -> list[tuple[str, object]]:
+def _provenance(folder: Contents, manifest: dict[str, Any], lang: Lang) -> list[tuple[str, object]]:
     """What made the result folder, when and where: the rows a run and a sweep share."""
     rng = manifest.get("randomness", {})
     return [
@@ -402,11 +399,11 @@ def _provenance(folder: Path, manifest: dict[str, Any], lang: Lang) -> list[tupl
         (t("report.a_quantile", lang), code(manifest.get("quantile_method", "–"))),
         (t("report.a_rng", lang), t("report.a_rng_value", lang, generator=rng.get("bit_generator", "–"),
                                     block=rng.get("block_paths", "–"), streams=", ".join(rng.get("streams", [])))),
-        (t("report.a_manifest_sha", lang), hash_code(sha256_file(folder / "manifest.json"))),
+        (t("report.a_manifest_sha", lang), hash_code(folder.sha256("manifest.json"))),
     ]
 
 
-def _audit_tables(folder: Path, manifest: dict[str, Any], rows: list[tuple[str, object]], lang: Lang) -> Html:
+def _audit_tables(folder: Contents, manifest: dict[str, Any], rows: list[tuple[str, object]], lang: Lang) -> Html:
     versions = [[name, code(v)] for name, v in manifest.get("versions", {}).items()]
     files = [[code(name), hash_code(digest)] for name, digest in manifest.get("files", {}).items()]
     return join(el("h3", t("report.a_run", lang)), table([t("report.item", lang), t("report.value", lang)], rows, cls="audit"),
@@ -417,9 +414,9 @@ def _audit_tables(folder: Path, manifest: dict[str, Any], rows: list[tuple[str, 
 # --------------------------------------------------------------------------- a sweep
 
 
-def _sweep_report(folder: Path, manifest: dict[str, Any], lang: Lang) -> tuple[str, Html, list[Section]]:
+def _sweep_report(folder: Contents, manifest: dict[str, Any], lang: Lang) -> tuple[str, Html, list[Section]]:
     spec, base = manifest["sweep"], manifest["base_scenario"]
-    points = pq.read_table(folder / "sweep.parquet")
+    points = folder.table(POINTS_FILE)
     axes = [a["path"] for a in spec["axes"]]
     intro = join(el("p", t("report.sweep_line", lang, points=spec["points"], n=spec["paths"], seed=spec["seed"],
                           finished=manifest.get("finished", "–"))),
@@ -483,10 +480,10 @@ def _verify_block(manifest: dict[str, Any], text: str, lang: Lang) -> Html:
 # --------------------------------------------------------------------------- a sensitivity study
 
 
-def _sensitivity_report(folder: Path, manifest: dict[str, Any], lang: Lang) -> tuple[str, Html, list[Section]]:
+def _sensitivity_report(folder: Contents, manifest: dict[str, Any], lang: Lang) -> tuple[str, Html, list[Section]]:
     asked, base = manifest["sensitivity"], manifest["base_scenario"]
-    indices = pq.read_table(folder / INDICES_FILE).to_pydict()
-    points = pq.read_table(folder / POINTS_FILE)
+    indices = folder.table(INDICES_FILE).to_pydict()
+    points = folder.table(POINTS_FILE)
     axes = [r["path"] for r in asked["ranges"]]
     intro = join(el("p", t("report.sens_line", lang, params=len(axes), samples=asked["samples"], points=points.num_rows,
                           n=asked["paths"], seed=asked["seed"], finished=manifest.get("finished", "–"))),
@@ -521,7 +518,7 @@ def _indices(indices: dict[str, list], lang: Lang) -> Html:
     return table(head, rows, "llrrrr")
 
 
-def _batch_audit(folder: Path, manifest: dict[str, Any], asked: dict[str, Any], base_sha: str, text: str,
+def _batch_audit(folder: Contents, manifest: dict[str, Any], asked: dict[str, Any], base_sha: str, text: str,
                  lang: Lang) -> Html:
     """The audit section of a sweep, sensitivity study or sizing answer (many runs on one seed)."""
     rows = [(t("report.a_seed", lang), asked["seed"]), (t("report.a_paths", lang), f"{asked['paths']:,}"),
@@ -532,9 +529,9 @@ def _batch_audit(folder: Path, manifest: dict[str, Any], asked: dict[str, Any], 
 # --------------------------------------------------------------------------- a sizing answer
 
 
-def _size_report(folder: Path, manifest: dict[str, Any], lang: Lang) -> tuple[str, Html, list[Section]]:
+def _size_report(folder: Contents, manifest: dict[str, Any], lang: Lang) -> tuple[str, Html, list[Section]]:
     asked, base = manifest["sizing"], manifest["base_scenario"]
-    answer = json.loads((folder / ANSWER_FILE).read_text(encoding="utf-8"))
+    answer = folder.json(ANSWER_FILE)
     intro = join(el("p", t("report.size_line", lang, target=percent(asked["target"]), n=asked["paths"], seed=asked["seed"],
                           evaluations=answer["evaluations"], finished=manifest.get("finished", "–"))),
                  el("p", el("strong", base["meta"]["name"])), _illustrative(base, lang))

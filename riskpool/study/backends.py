@@ -16,6 +16,7 @@ from typing import Any
 from ..scenario import NO_VALUE, Problem, ScenarioError
 
 Task = tuple[Any, ...]
+Progress = Callable[[int, int], None]  # (done, total), called as tasks finish
 
 
 @dataclass
@@ -37,7 +38,7 @@ def _serial(fn: Callable, tasks: Sequence[Task]) -> Iterator[tuple[int, Any]]:
 
 def check_choice(workers: int = 1, dask_local: int | None = None, scheduler: str | None = None) -> None:
     """At most one of ``--workers N>1``, ``--dask-local`` and ``--scheduler``."""
-    chosen = [name for name, on in (("--workers", workers > 1), ("--dask-local", dask_local), ("--scheduler", scheduler)) if on]
+    chosen = [name for name, on in (("workers", workers > 1), ("dask_local", dask_local), ("scheduler", scheduler)) if on]
     if len(chosen) > 1:
         raise ScenarioError([Problem("/".join(chosen), NO_VALUE, "choose one way to run: local workers, a Dask LocalCluster or a scheduler")])
 
@@ -72,7 +73,7 @@ def _dask(n_workers: int | None, address: str | None):
         try:
             client = Client(address, timeout="20s")
         except (OSError, TimeoutError) as exc:
-            raise ScenarioError([Problem("--scheduler", address, f"no Dask scheduler answers there ({type(exc).__name__})")]) from None
+            raise ScenarioError([Problem("scheduler", address, f"no Dask scheduler answers there ({type(exc).__name__})")]) from None
     else:
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..scenario import Problem, ScenarioError, parse_value
+from ..scenario import Problem, ScenarioError, literal, parse_value
 
 
 @dataclass(frozen=True)
@@ -26,26 +26,26 @@ class Axis:
 
 def parse_grid(item: str) -> Axis:
     """``credit.annual_pd=0.01:0.10:10`` -> 10 evenly spaced values, both ends included."""
-    path, spec = _split(item, "--grid", "PATH=START:STOP:COUNT")
+    path, spec = _split(item, "grid", "PATH=START:STOP:COUNT")
     parts = spec.split(":")
     try:
         start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
         if len(parts) != 3:
             raise ValueError
     except (ValueError, IndexError):
-        raise ScenarioError([Problem(f"--grid {path}", spec, "expected START:STOP:COUNT, e.g. 0.01:0.10:10")]) from None
+        raise ScenarioError([Problem(f"grid {path}", spec, "expected START:STOP:COUNT, e.g. 0.01:0.10:10")]) from None
     if not (math.isfinite(start) and math.isfinite(stop)) or not 1 <= count <= 10_000:
-        raise ScenarioError([Problem(f"--grid {path}", spec, "START and STOP finite, COUNT from 1 to 10000")])
+        raise ScenarioError([Problem(f"grid {path}", spec, "START and STOP finite, COUNT from 1 to 10000")])
     values = np.linspace(start, stop, count) if count > 1 else np.array([start])
     return Axis(path, tuple(float(v) for v in values))
 
 
 def parse_values(item: str) -> Axis:
     """``rules.shortfall=queue,parent,bank`` -> the listed values, each read as a TOML literal."""
-    path, spec = _split(item, "--values", "PATH=a,b,c")
+    path, spec = _split(item, "values", "PATH=a,b,c")
     values = tuple(parse_value(v.strip()) for v in spec.split(",") if v.strip())
     if not values:
-        raise ScenarioError([Problem(f"--values {path}", spec, "give at least one value: PATH=a,b,c")])
+        raise ScenarioError([Problem(f"values {path}", spec, "give at least one value: PATH=a,b,c")])
     return Axis(path, values)
 
 
@@ -60,20 +60,10 @@ def product(axes: list[Axis]) -> list[dict[str, Any]]:
     """Every combination of axis values, the first axis varying slowest."""
     paths = [a.path for a in axes]
     if len(set(paths)) != len(paths):
-        raise ScenarioError([Problem("--grid/--values", paths, "each path may be swept only once")])
+        raise ScenarioError([Problem("axes", paths, "each path may be swept only once")])
     return [dict(zip(paths, combo)) for combo in itertools.product(*(a.values for a in axes))]
 
 
 def overrides(point: dict[str, Any]) -> list[str]:
     """A point as ``--set`` overrides (values written back as TOML literals)."""
-    return [f"{path}={_literal(value)}" for path, value in point.items()]
-
-
-def _literal(value: Any) -> str:
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
+    return [f"{path}={literal(value)}" for path, value in point.items()]

@@ -27,6 +27,7 @@ from .store import NODES_FILE, POINTS_FILE
 
 OUTPUTS = ("p_shortfall", "payout_net_mean")
 INDICES_FILE = "sensitivity.parquet"
+CHART_FILE = "sensitivity.png"
 FILES = (POINTS_FILE, NODES_FILE, INDICES_FILE)  # the results a manifest covers
 
 
@@ -36,9 +37,9 @@ def parse_range(item: str) -> tuple[str, float, float]:
     try:
         low, high = (float(x) for x in spec.split(":"))
     except ValueError:
-        raise ScenarioError([Problem(f"--range {path}", spec, "expected LO:HI, e.g. 0.01:0.10")]) from None
+        raise ScenarioError([Problem(f"range {path}", spec, "expected LO:HI, e.g. 0.01:0.10")]) from None
     if not low < high:
-        raise ScenarioError([Problem(f"--range {path}", spec, "LO must be below HI")])
+        raise ScenarioError([Problem(f"range {path}", spec, "LO must be below HI")])
     return path.strip(), low, high
 
 
@@ -47,7 +48,7 @@ def design(ranges: list[tuple[str, float, float]], samples: int, seed: int) -> t
     from SALib.sample import sobol as sobol_sample
 
     if not ranges:
-        raise ScenarioError([Problem("--range", NO_VALUE, "give at least one PATH=LO:HI")])
+        raise ScenarioError([Problem("ranges", NO_VALUE, "give at least one PATH=LO:HI")])
     problem = {"num_vars": len(ranges), "names": [r[0] for r in ranges], "bounds": [[r[1], r[2]] for r in ranges]}
     return problem, sobol_sample.sample(problem, samples, calc_second_order=False, seed=seed % 2**32)
 
@@ -62,20 +63,19 @@ def plan(base: dict[str, Any], ranges: list[tuple[str, float, float]], samples: 
     sweep = sweep_mod.prepare(base, axes, points, paths, seed)
     if sweep.problems:
         k = min(sweep.problems)
-        raise ScenarioError([Problem("--range", f"point {k}", f"a sampled point is not a valid scenario: {sweep.problems[k]}; narrow the ranges")])
+        raise ScenarioError([Problem("ranges", f"point {k}", f"a sampled point is not a valid scenario: {sweep.problems[k]}; narrow the ranges")])
     return problem, sweep
 
 
-def run(base: dict[str, Any], ranges: list[tuple[str, float, float]], samples: int, paths: int, seed: int,
-        out: Path, backend: Backend, progress: Callable[[int, int], None] | None = None
-        ) -> tuple[pa.Table, sweep_mod.Sweep]:
-    """Simulate the Sobol design (resumably, in ``out``), write the indices table; returns it
-    and the sweep of the design's points."""
-    problem, sweep = plan(base, ranges, samples, paths, seed)
-    _, table = sweep_mod.execute(sweep, out, backend, progress)
+def run(problem: dict[str, Any], sweep: sweep_mod.Sweep, seed: int, out: Path | None, backend: Backend,
+        progress: Callable[[int, int], None] | None = None) -> tuple[pa.Table, pa.Table]:
+    """Simulate the points of a Sobol design (``plan``) resumably in ``out`` (in memory when None)
+    and write the indices table there; returns the indices and the points table."""
+    _, table, _ = sweep_mod.execute(sweep, out, backend, progress)
     result = indices(problem, table, seed)
-    write_indices(result, out / INDICES_FILE)
-    return result, sweep
+    if out is not None:
+        write_indices(result, out / INDICES_FILE)
+    return result, table
 
 
 def indices(problem: dict[str, Any], points: pa.Table, seed: int) -> pa.Table:

@@ -85,11 +85,11 @@ class Sizer:
         ids = [r.id for r in base.regions if r.fund is not None]
         tiers = {r.id: r.tier for r in base.regions}
         if node is not None and node not in ids:
-            raise ScenarioError([Problem("--node", node, f"not a region with a fund; choose one of {', '.join(ids[:8])}...")])
+            raise ScenarioError([Problem("node", node, f"not a region with a fund; choose one of {', '.join(ids[:8])}...")])
         if tier is not None and tier not in SLOT_TIERS:
-            raise ScenarioError([Problem("--tier", tier, "must be province, city or county")])
+            raise ScenarioError([Problem("tier", tier, "must be province, city or county")])
         if tier is not None and not any(tiers[i] == tier for i in ids):
-            raise ScenarioError([Problem("--tier", tier, "no region of this tier has a fund")])
+            raise ScenarioError([Problem("tier", tier, "no region of this tier has a fund")])
         self.scaled = [i for i in ids if (node is None or i == node) and (tier is None or tiers[i] == tier)]
         self.what = f"node {node}" if node else f"tier {tier}" if tier else "whole fund"
         st = compile_structure(base)
@@ -135,9 +135,19 @@ class Sizer:
 def size(raw: dict[str, Any], target: float, *, node: str | None = None, tier: str | None = None,
          paths: int = 2000, seed: int = 0, workers: int = 1, keep_leverage: bool = False) -> SizeResult:
     """Find the scale of the chosen funds at which sufficiency reaches ``target``."""
+    check_target(target)
+    return search(Sizer(raw, node, tier, paths, seed, workers, keep_leverage), target)
+
+
+def check_target(target: float) -> None:
     if not 0 < target < 1:
-        raise ScenarioError([Problem("--target", target, "must lie strictly between 0 and 1")])
-    sizer = Sizer(raw, node, tier, paths, seed, workers, keep_leverage)
+        raise ScenarioError([Problem("target", target, "must lie strictly between 0 and 1")])
+
+
+def search(sizer: Sizer, target: float) -> SizeResult:
+    """The answer of ``size`` for a prepared ``Sizer``: the scale and its 95 % interval."""
+    check_target(target)
+    paths = sizer.paths
     se = math.sqrt(target * (1 - target) / paths)
     scale = sizer.smallest_scale(target)
     low = sizer.smallest_scale(max(0.0, target - Z95 * se))
@@ -147,5 +157,5 @@ def size(raw: dict[str, Any], target: float, *, node: str | None = None, tier: s
         target=target, what=sizer.what, scale=scale, scale_low=low, scale_high=high,
         sufficiency=estimate,
         sufficiency_se=None if estimate is None else math.sqrt(estimate * (1 - estimate) / paths),
-        capital_now=sizer.capital_now, paths=paths, seed=seed, evaluations=len(sizer.cache),
+        capital_now=sizer.capital_now, paths=paths, seed=sizer.seed, evaluations=len(sizer.cache),
     )

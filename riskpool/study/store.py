@@ -39,11 +39,13 @@ class Store:
     opened); values are always bound as ``?`` parameters. Hence the ``nosec B608`` marks.
     """
 
-    def __init__(self, folder: Path, spec: dict[str, Any], axis_types: dict[str, str]):
-        folder.mkdir(parents=True, exist_ok=True)
+    def __init__(self, folder: Path | None, spec: dict[str, Any], axis_types: dict[str, str]):
+        """A store in ``folder/sweep.duckdb``, or in memory (nothing resumable) when ``folder`` is None."""
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self.axes = list(axis_types)
-        self.con = duckdb.connect(str(folder / "sweep.duckdb"))
+        self.con = duckdb.connect(":memory:" if folder is None else str(folder / "sweep.duckdb"))
         self._bind(spec, axis_types)
 
     def _bind(self, spec: dict[str, Any], axis_types: dict[str, str]) -> None:
@@ -53,7 +55,7 @@ class Store:
         if row is not None and row[0] != text:
             self.close()
             raise ScenarioError([Problem(
-                "--out", str(self.folder),
+                "out", str(self.folder),
                 "holds a sweep of another scenario, grid, seed or path count; choose a new folder "
                 "(results of different sweeps are never mixed)",
             )])
@@ -101,8 +103,11 @@ class Store:
         return self.con.sql(f"SELECT * FROM {name} ORDER BY {order}").to_arrow_table()  # nosec B608
 
     def export(self) -> dict[str, Path]:
-        """Write ``sweep.parquet`` (points) and ``sweep_nodes.parquet`` beside the store."""
-        files = {}
+        """Write ``sweep.parquet`` (points) and ``sweep_nodes.parquet`` beside the store (nothing
+        for a store in memory)."""
+        files: dict[str, Path] = {}
+        if self.folder is None:
+            return files
         for name, table in ((POINTS_FILE, self.table("points")), (NODES_FILE, self.table("nodes"))):
             path = self.folder / name
             atomic_write(path, lambda p, t=table: pq.write_table(t, p, compression="zstd"))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from .. import scenario as scenario_mod
 from ..engine import Results, plan_blocks, simulate_blocks
@@ -70,7 +71,7 @@ def prepare(base: dict[str, Any], axes: list[Axis], points: list[dict[str, Any]]
     """
     fixed = [a.path for a in axes if a.path in ("simulation.seed", "simulation.paths")]
     if fixed:
-        raise ScenarioError([Problem(f"--grid/--values {fixed[0]}", NO_VALUE,
+        raise ScenarioError([Problem(f"axes {fixed[0]}", NO_VALUE,
                                      "every point of a sweep uses the same seed and paths (common random numbers): "
                                      "set them with --seed and --paths, and run another sweep for another seed")])
     sweep = Sweep(base, axes, points, paths, seed)
@@ -82,7 +83,7 @@ def prepare(base: dict[str, Any], axes: list[Axis], points: list[dict[str, Any]]
             sweep.problems[k] = "; ".join(str(p) for p in exc.problems)
     if len(sweep.problems) == len(points):
         first = sweep.problems[0]
-        raise ScenarioError([Problem("--grid/--values", NO_VALUE, f"no point is a valid scenario (point 0: {first})")])
+        raise ScenarioError([Problem("axes", NO_VALUE, f"no point is a valid scenario (point 0: {first})")])
     for k, s in enumerate(sweep.scenarios):
         if s is not None:
             try:
@@ -145,23 +146,23 @@ def point_figures(s: Scenario, seed: int, parts: list[np.ndarray]) -> tuple[dict
     tier = np.asarray(st.node_tier)
     fund = group_summary(res, np.ones(st.n_nodes, dtype=bool))
     figures = {
-        "p_shortfall": fund["p_shortfall"],
-        "p_shortfall_se": fund["p_shortfall_se"],
-        "payout_net_mean": fund["payout_net"]["mean"],
-        "required_capital_q95": fund["required_capital"]["q95"],
-        "unpaid_mean": fund["unpaid_mean"],
+        "p_shortfall": fund.p_shortfall,
+        "p_shortfall_se": fund.p_shortfall_se,
+        "payout_net_mean": fund.payout_net.mean,
+        "required_capital_q95": fund.required_capital.q95,
+        "unpaid_mean": fund.unpaid_mean,
     }
     for t, name in enumerate(SLOT_TIERS):
-        figures[f"p_shortfall_{name}"] = group_summary(res, tier == t)["p_shortfall"]
+        figures[f"p_shortfall_{name}"] = group_summary(res, tier == t).p_shortfall
     rows = []
     for node, v in node_summaries(res).items():
         flat = {
-            "p_shortfall": v["p_shortfall"], "p_shortfall_se": v["p_shortfall_se"],
-            "first_shortfall_month_p50": v["first_shortfall_month"]["p50"],
-            "payout_net_mean": v["payout_net"]["mean"], "unpaid_mean": v["unpaid_mean"],
-            "required_capital_q95": v["required_capital"]["q95"], "required_capital_q99": v["required_capital"]["q99"],
+            "p_shortfall": v.p_shortfall, "p_shortfall_se": v.p_shortfall_se,
+            "first_shortfall_month_p50": v.first_shortfall_month.p50,
+            "payout_net_mean": v.payout_net.mean, "unpaid_mean": v.unpaid_mean,
+            "required_capital_q95": v.required_capital.q95, "required_capital_q99": v.required_capital.q99,
         }
-        rows.append({"node": node, "tier": v["tier"], **{f: flat[f] for f in NODE_FIGURES}})
+        rows.append({"node": node, "tier": v.tier, **{f: flat[f] for f in NODE_FIGURES}})
     return figures, rows
 
 
@@ -184,25 +185,18 @@ def stored_values(axes: list[Axis], point: dict[str, Any]) -> dict[str, Any]:
     return {k: (float(v) if types[k] == "DOUBLE" else str(v)) for k, v in point.items()}
 
 
-def open_store(sweep: Sweep, out: Path) -> Store:
+def open_store(sweep: Sweep, out: Path | None) -> Store:
     return Store(out, sweep.spec(), axis_types(sweep.axes))
 
 
-def execute(sweep: Sweep, out: Path, backend: Backend, progress: Callable[[int, int], None] | None = None):
-    """Run the points missing from ``out``'s store, export the tables; returns (files, points)."""
+def execute(sweep: Sweep, out: Path | None, backend: Backend, progress: Callable[[int, int], None] | None = None,
+            only: Collection[int] | None = None) -> tuple[dict[str, Path], pa.Table, pa.Table]:
+    """Run the points (of ``only``) missing from ``out``'s store (in memory when ``out`` is None),
+    export the tables; returns (the files written, the points table, the nodes table)."""
     store = open_store(sweep, out)
     try:
-        run(sweep, store, backend, progress)
-        return store.export(), store.table("points")
-    finally:
-        store.close()
-
-
-def execute_points(sweep: Sweep, out: Path, backend: Backend, points: Collection[int]):
-    """Run just ``points`` into a store in ``out`` (verify's rerun); returns their point and node tables."""
-    store = open_store(sweep, out)
-    try:
-        run(sweep, store, backend, only=points)
-        return store.table("points"), store.table("nodes")
+        run(sweep, store, backend, progress, only)
+        files = store.export() if only is None else {}
+        return files, store.table("points"), store.table("nodes")
     finally:
         store.close()

@@ -7,7 +7,6 @@ value survives a language switch and tests can address a control by its path.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -15,11 +14,12 @@ import pandas as pd
 import streamlit as st
 
 from .. import scenario as scenario_mod
-from ..present import figures
+from ..files.atomic import json_text
+from ..present import figures, views
 from ..present.labels import Lang, money, month_label, percent
-from ..present.terminal import WEAKEST
 from ..scenario import Problem, Scenario, ScenarioError
 from ..study.sizing import MAX_SCALE
+from ..summary import Summary
 from ..webapp import analysis, controls
 from .text import tr
 
@@ -115,11 +115,9 @@ def parameter_inputs(values: dict[str, Any], placed: dict[str, list[Problem]], e
 
 def _tier_totals(s: Scenario, lang: Lang) -> None:
     """What the multipliers amount to: each tier's initial funds and yearly top-ups, in money."""
-    for tier in scenario_mod.TIERS:
-        funded = [r for r in s.regions if r.tier == tier and r.fund is not None]
-        if funded:
-            st.caption(tr("tier_total", lang, tier=tr(tier, lang), fund=money(sum(r.fund for r in funded), lang),
-                          topup=money(sum(r.annual_topup for r in funded), lang)))
+    for total in views.tier_totals(s):
+        st.caption(tr("tier_total", lang, tier=tr(total.tier, lang), fund=money(total.capital, lang),
+                      topup=money(total.annual_topup, lang)))
 
 
 def control_widget(control: controls.Control, lang: Lang) -> None:
@@ -184,7 +182,7 @@ def show_result(base: Scenario, edited: Scenario | None, lang: Lang) -> None:
     if edited is None or result["sha"] != edited.sha256():
         st.warning(tr("stale", lang))
     cached = tr("cached", lang) if result["seconds"] < a.seconds / 2 else ""
-    st.caption(tr("ran_in", lang, paths=a.summary["paths"], seed=a.summary["seed"], seconds=result["seconds"],
+    st.caption(tr("ran_in", lang, paths=a.summary.paths, seed=a.summary.seed, seconds=result["seconds"],
                   cached=cached))
     cards(a.summary, lang)
     names = ("tab_balances", "tab_regions", "tab_parties", "tab_survival", "tab_explore", "tab_compare", "tab_export")
@@ -205,32 +203,31 @@ def show_result(base: Scenario, edited: Scenario | None, lang: Lang) -> None:
         export(a, result["sha"], lang)
 
 
-def cards(summary: dict[str, Any], lang: Lang) -> None:
+def cards(summary: Summary, lang: Lang) -> None:
     """Headline cards: sufficiency of the fund and each tier (± one standard error), then the first
     shortfall, capital needed against capital now, and the lending multiplier."""
-    head = analysis.headline(summary)
-    groups = [("card_fund", head["fund"])] + [(tier, v) for tier, v in head["tiers"].items()]
+    groups = views.groups(summary)
     for column, (key, v) in zip(st.columns(len(groups)), groups):
-        label = tr("card_fund", lang) if key == "card_fund" else tr("card_tier", lang, tier=tr(key, lang))
-        column.metric(label, percent(v["sufficiency"]), delta=f"± {100 * v['p_shortfall_se']:.1f}", delta_color="off",
+        label = tr("card_fund", lang) if key == "fund" else tr("card_tier", lang, tier=tr(key, lang))
+        column.metric(label, percent(v.sufficiency), delta=f"± {100 * v.p_shortfall_se:.1f}", delta_color="off",
                       delta_arrow="off", delta_description=tr("standard_error", lang), help=tr("help_sufficiency", lang),
                       border=True)
-    fund = head["fund"]
+    fund, multiplier = summary.fund, summary.lending.multiplier_mean
     items = [
-        (tr("card_first", lang), month_label(fund["first_shortfall_month"]["p50"], lang), None),
-        (tr("card_need", lang), money(fund["required_capital"]["q95"], lang),
-         f"{tr('capital', lang)} {money(fund['capital'], lang)}"),
-        (tr("card_multiplier", lang), "–" if head["multiplier"] is None else f"{head['multiplier']:.1f}×", None),
+        (tr("card_first", lang), month_label(fund.first_shortfall_month.p50, lang), None),
+        (tr("card_need", lang), money(fund.required_capital.q95, lang),
+         f"{tr('capital', lang)} {money(fund.capital, lang)}"),
+        (tr("card_multiplier", lang), "–" if multiplier is None else f"{multiplier:.1f}×", None),
     ]
     for column, (label, value, note) in zip(st.columns(len(items)), items):
         column.metric(label, value, delta=note, delta_color="off", delta_arrow="off", border=True)
 
 
 def balances(a: analysis.Analysis, lang: Lang) -> None:
-    groups = ["fund"] + list(analysis.headline(a.summary)["tiers"])
+    groups = ["fund"] + views.funded_tiers(a.summary)
     chosen = st.multiselect(tr("series", lang), groups, default=groups, format_func=lambda k: tr(k, lang),
                             key=f"fan_series_{lang}")  # option texts are fixed per key
-    nodes = [""] + sorted(a.summary["nodes"], key=lambda n: (-a.summary["nodes"][n]["p_shortfall"], n))
+    nodes = [""] + [node for node, _ in views.by_weakness(a.summary)]
     node = st.selectbox(tr("node_pick", lang), nodes, key=f"fan_node_{lang}",
                         format_func=lambda n: "–" if not n else figures.series_label(n, a.summary, lang))
     keys = chosen + ([node] if node else [])
@@ -239,20 +236,19 @@ def balances(a: analysis.Analysis, lang: Lang) -> None:
 
 def regions(a: analysis.Analysis, lang: Lang) -> None:
     st.plotly_chart(figures.region_chart(a.summary, a.scenario, lang), key="region_chart")
-    weakest = sorted(a.summary["nodes"].items(), key=lambda kv: (-kv[1]["p_shortfall"], kv[0]))[:WEAKEST]
     st.dataframe(pd.DataFrame([{
-        tr("node", lang): node, tr("name", lang): v["name"], tr("tier", lang): tr(v["tier"], lang),
-        tr("p_shortfall", lang): percent(v["p_shortfall"], v["p_shortfall_se"]),
-        tr("capital", lang): money(v["capital"], lang), tr("required_q95", lang): money(v["required_capital"]["q95"], lang),
-    } for node, v in weakest]), hide_index=True)
+        tr("node", lang): node, tr("name", lang): v.name, tr("tier", lang): tr(v.tier, lang),
+        tr("p_shortfall", lang): percent(v.p_shortfall, v.p_shortfall_se),
+        tr("capital", lang): money(v.capital, lang), tr("required_q95", lang): money(v.required_capital.q95, lang),
+    } for node, v in views.weakest_nodes(a.summary)]), hide_index=True)
 
 
-def parties(summary: dict[str, Any], lang: Lang) -> None:
+def parties(summary: Summary, lang: Lang) -> None:
     st.plotly_chart(figures.party_chart(summary, lang), key="party_chart")
     st.dataframe(pd.DataFrame([{
         tr("party", lang): tr("party_fund" if p == "fund" else p, lang),
-        **{tr(k, lang): money(v[k], lang) for k in ("loss_mean", "var99", "es99")},
-    } for p, v in summary["parties"].items()]), hide_index=True)
+        **{tr(k, lang): money(getattr(v, k), lang) for k in ("loss_mean", "var99", "es99")},
+    } for p, v in views.parties(summary)]), hide_index=True)
 
 
 def explore(s: Scenario, lang: Lang) -> None:
@@ -288,7 +284,7 @@ def compare(base: Scenario, a: analysis.Analysis, lang: Lang) -> None:
         return
     st.caption(tr("changed_params", lang, items=", ".join(f"{k} = {v}" for k, v in edits.items())))
     original = controls.edit(base, {k: v for k, v in edits.items() if k.startswith("simulation.")})
-    rows = analysis.compare(_analysed(original.sha256(), original).summary, a.summary)
+    rows = views.compare(_analysed(original.sha256(), original).summary, a.summary)
     st.dataframe(pd.DataFrame([_comparison_row(key, old, new, lang) for key, old, new in rows]), hide_index=True)
 
 
@@ -300,7 +296,7 @@ def _comparison_row(key: str, old: float | None, new: float | None, lang: Lang) 
 
 
 def _formatter(key: str, lang: Lang):
-    if key.startswith("sufficiency"):
+    if key in views.PROBABILITIES:
         return lambda v: percent(v, digits=2)
     if key == "multiplier":
         return lambda v: "–" if v is None else f"{v:.1f}×"
@@ -313,7 +309,7 @@ def export(a: analysis.Analysis, sha: str, lang: Lang) -> None:
     note = f"Edited in the riskpool web app; scenario SHA-256 {sha}."
     st.download_button(tr("download_toml", lang), analysis.scenario_toml(a.scenario, note), f"{stem}.toml",
                        mime="application/toml", key="download_toml")
-    st.download_button(tr("download_summary", lang), json.dumps(a.summary, indent=2, ensure_ascii=False),
+    st.download_button(tr("download_summary", lang), json_text(a.summary.to_json()),
                        f"{stem}-summary.json", mime="application/json", key="download_summary")
     if st.button(tr("prepare", lang), key="prepare"):
         st.session_state["files"] = (sha, lang, analysis.export_files(a, lang))

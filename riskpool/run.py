@@ -1,0 +1,111 @@
+"""One simulated scenario as an object: ``simulate`` returns a :class:`Run`.
+
+A run holds the engine's per-path results and their typed summary; it gives its tables as pandas
+DataFrames, writes its result folder, and renders its report, without a folder on disk.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import engine
+from .engine import Progress, Results
+from .files.manifest import command_line
+from .files.runfolder import months_table, nodes_table, paths_table, run_files, write_run
+from .metrics import summarize
+from .scenario import Scenario
+from .summary import Summary
+
+
+class Run:
+    """A simulated scenario: its summary, its per-path results, and the files that record it.
+
+    Large runs keep their per-path results on disk (docs/model.md, design choice 21); ``release``
+    deletes them, and a run used in a ``with`` block releases itself at the end.
+    """
+
+    def __init__(self, results: Results, started: datetime | None = None):
+        self.results = results
+        self.summary: Summary = summarize(results)
+        self.started = started
+        self._months: pd.DataFrame | None = None
+
+    def __repr__(self) -> str:
+        fund = self.summary.fund
+        return (f"<Run {self.scenario.meta.name!r}: {self.n_paths:,} paths, seed {self.seed}, "
+                f"sufficiency {fund.sufficiency:.2%} ± {fund.p_shortfall_se:.2%}>")
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.results.scenario
+
+    @property
+    def seed(self) -> int:
+        return self.results.seed
+
+    @property
+    def n_paths(self) -> int:
+        return self.results.n_paths
+
+    @property
+    def method(self) -> str:
+        """How the yearly factors were sampled: ``plain`` or ``importance``."""
+        return self.results.sampling.method
+
+    def paths(self) -> pd.DataFrame:
+        """One row per path: lending, losses by party, shortfall flags (``paths.parquet``)."""
+        return paths_table(self.results).to_pandas()
+
+    def nodes(self) -> pd.DataFrame:
+        """One row per path and fund node (``nodes.parquet``)."""
+        return nodes_table(self.results).to_pandas()
+
+    def months(self) -> pd.DataFrame:
+        """Balance bands and reserve ratios by month, for nodes, tiers and the fund (``months.parquet``)."""
+        if self._months is None:
+            self._months = months_table(self.results).to_pandas()
+        return self._months
+
+    def write(self, folder: str | Path, command: list[str] | None = None) -> dict[str, Any]:
+        """Write the result folder (summary.json, three parquet tables, manifest.json last); returns
+        the manifest. ``command`` is recorded in it (default: this process's command line)."""
+        return write_run(self.results, self.summary, Path(folder), command or command_line(), self.started)
+
+    def files(self, command: list[str] | None = None) -> dict[str, bytes]:
+        """The bytes of every file ``write`` writes, made in memory."""
+        return run_files(self.results, self.summary, command or command_line())
+
+    def report(self, lang: str = "en") -> str:
+        """The HTML report of this run (as ``riskpool report`` makes of its folder)."""
+        from . import report  # embeds plotly.js: loaded only when asked
+
+        return report.render(self.files(), report.parse_lang(lang))
+
+    def release(self) -> None:
+        """Delete a large run's per-path results from disk (nothing to do for a run in memory)."""
+        self.results.release()
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None = None, workers: int = 1,
+             method: str = "plain", progress: Progress | None = None, spool_folder: str | Path | None = None) -> Run:
+    """Simulate ``scenario`` (``paths`` and ``seed`` default to its own) and summarise it.
+
+    ``method``: ``"plain"``, ``"importance"`` (yearly factors shifted towards shortfalls, paths
+    weighted) or ``"auto"``. ``workers`` never changes a number. ``progress(done, total)`` is
+    called as blocks of paths finish. ``spool_folder``: where a run too large for memory keeps
+    its per-path results (default: the system's temporary folder).
+    """
+    started = datetime.now(timezone.utc)
+    results = engine.simulate(scenario, paths=paths, seed=seed, workers=workers, method=method, progress=progress,
+                             spool_folder=None if spool_folder is None else Path(spool_folder))
+    return Run(results, started)

@@ -1,0 +1,184 @@
+"""The summary of a run as typed, frozen records; ``Summary.to_json()`` is ``summary.json``.
+
+Every figure is specified in docs/model.md section 6 and its place in ``summary.json`` in section
+8. Field order is the order of the file: :meth:`Summary.to_json` writes the records field by
+field, and :meth:`Summary.from_json` reads such a file back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Quantiles:
+    """The 5 / 50 / 95 % quantiles of the first shortfall month among paths that ran short."""
+
+    p05: int | None
+    p50: int | None
+    p95: int | None
+
+
+@dataclass(frozen=True)
+class Payout:
+    """Payouts net of clawbacks over paths (yuan): mean and upper quantiles."""
+
+    mean: float | None
+    q95: float | None
+    q99: float | None
+
+
+@dataclass(frozen=True)
+class Required:
+    """Required capital (yuan) at 95 % and 99 % (docs/model.md section 6.3)."""
+
+    q95: float | None
+    q99: float | None
+
+
+@dataclass(frozen=True)
+class Group:
+    """A tier or the whole fund: its member funds combined per path, then over paths."""
+
+    p_shortfall: float
+    p_shortfall_se: float
+    sufficiency: float
+    first_shortfall_month: Quantiles
+    payout_net: Payout
+    unpaid_mean: float | None
+    required_capital: Required
+    capital: float  # initial balances of the members, yuan
+    nodes: int  # how many funds the group has
+    survival: list[float]  # by month: share of paths without a shortfall so far
+
+
+@dataclass(frozen=True)
+class Node:
+    """One fund node (a region with a fund)."""
+
+    name: str
+    tier: str
+    capital: float
+    p_shortfall: float
+    p_shortfall_se: float
+    sufficiency: float
+    first_shortfall_month: Quantiles
+    payout_net: Payout
+    unpaid_mean: float | None
+    required_capital: Required
+    final_balance_mean: float | None
+    survival: list[float]
+
+
+@dataclass(frozen=True)
+class PartyLoss:
+    """A party's loss net of clawbacks (yuan): mean, 99 % VaR and 99 % expected shortfall."""
+
+    loss_mean: float | None
+    var99: float | None
+    es99: float | None
+
+
+@dataclass(frozen=True)
+class GuarantorLoss(PartyLoss):
+    fees_mean: float | None
+    p_exhausted: float
+
+
+@dataclass(frozen=True)
+class InsurerLoss(PartyLoss):
+    premiums_mean: float | None
+    loss_ratio: float | None
+
+
+@dataclass(frozen=True)
+class Lending:
+    """Lending over the horizon (means over paths) and its ratios to the initial fund capital."""
+
+    originated_mean: float | None
+    loans_originated_mean: float | None
+    defaulted_ead_mean: float | None
+    defaults_mean: float | None
+    recovered_mean: float | None
+    initial_fund_capital: float
+    multiplier_mean: float | None
+    leverage_peak_mean: float | None
+
+
+@dataclass(frozen=True)
+class County:
+    """Circuit-breaker and NPL-warning figures of one county."""
+
+    originated_mean: float | None
+    npl_warning_months_mean: float | None
+    p_breaker: float
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How an importance-sampled run drew its factors, and what its weighted paths are worth."""
+
+    method: str
+    shift: list[float]
+    ess: float
+    ess_shortfall: float
+    weight_mean: float
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Every figure of a run (docs/model.md sections 6 and 8)."""
+
+    scenario: str
+    scenario_sha256: str
+    seed: int
+    paths: int
+    horizon_months: int
+    sampling: Sampling | None  # only under importance sampling (absent from a plain run's file)
+    fund: Group
+    tiers: dict[str, Group]  # province, city, county
+    nodes: dict[str, Node]  # by region id, in file order
+    parties: dict[str, PartyLoss]  # fund, bank, guarantor, insurer, evaluator
+    lending: Lending
+    counties: dict[str, County]
+
+    def to_json(self) -> dict[str, Any]:
+        """The content of ``summary.json``."""
+        data = dataclasses.asdict(self)
+        if self.sampling is None:
+            del data["sampling"]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Summary:
+        """A summary read back from the content of ``summary.json``."""
+        return _build(cls, {"sampling": None, **data})
+
+
+def _build(kind: Any, data: Any) -> Any:
+    """``data`` (parsed JSON) as an instance of the annotated type ``kind``."""
+    origin = typing.get_origin(kind)
+    if dataclasses.is_dataclass(kind):
+        hints = typing.get_type_hints(kind)
+        return kind(**{f.name: _build(hints[f.name], data[f.name]) for f in dataclasses.fields(kind)})
+    if origin is dict:
+        _, value = typing.get_args(kind)
+        return {k: _build(_party_type(k, value), v) for k, v in data.items()}
+    if origin in (typing.Union, types.UnionType):
+        if data is None:
+            return None
+        return _build(next(a for a in typing.get_args(kind) if a is not type(None)), data)
+    return data
+
+
+def _party_type(key: str, value: Any) -> Any:
+    """The guarantor's and the insurer's records carry more figures than the other parties'."""
+    if value is PartyLoss:
+        return {"guarantor": GuarantorLoss, "insurer": InsurerLoss}.get(key, PartyLoss)
+    return value
