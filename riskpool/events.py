@@ -20,7 +20,7 @@ integer time stamp that encodes the order of docs/model.md section 5.0::
 
     time = ((month + 1) * N_PHASES + phase) * R + rank
 
-with the phases INFLOWS, CLAWBACKS, QUEUE, DEFAULTS, CLAIMS, MATURITIES, ORIGINATIONS, MONTH_END
+with the phases INFLOWS, CLAWBACKS, QUEUED_CLAIMS, DEFAULTS, CLAIMS, MATURITIES, ORIGINATIONS, MONTH_END
 and, within a phase, ``rank`` the tie-break the specification asks for: the fund's file order
 (inflows, queues), the loan id (defaults, maturities, originations, after the breaker's rank 0),
 or ``default month x n + loan id`` (clawbacks and claims: by default month, then loan id).
@@ -64,29 +64,16 @@ import simpy
 
 from .fates import NO_DEFAULT, Fates
 from .structure import (
-    R_BASIS,
-    R_BREAKER,
-    R_BREAKER_MONTHS,
-    R_CAP,
-    R_DISPOSAL_COST,
-    R_G_CAPITAL,
-    R_G_FEE,
-    R_I_CAP,
-    R_I_PREMIUM,
-    R_INTEREST,
-    R_LAG,
-    R_LEVERAGE,
-    R_MAX_LOAN,
-    R_POLICY,
-    R_SCOPE,
-    R_WARNING,
+    NET_LOSS,
+    PARENT,
+    PROVINCE_SCOPE,
+    QUEUE,
+    TOLERANCE,
     Structure,
 )
 
-INFLOWS, CLAWBACKS, QUEUE, DEFAULTS, CLAIMS, MATURITIES, ORIGINATIONS, MONTH_END = range(8)
+INFLOWS, CLAWBACKS, QUEUED_CLAIMS, DEFAULTS, CLAIMS, MATURITIES, ORIGINATIONS, MONTH_END = range(8)
 N_PHASES = 8
-THRESHOLD = 1e-6  # yuan: a remainder above this is a shortfall (docs/model.md, choice 7)
-QUEUE_POLICY, PARENT_POLICY, BANK_POLICY = 0, 1, 2
 FUND, BANK, GUARANTOR, INSURER, EVALUATOR = range(5)  # scenario.PARTIES order
 PARTY_NAMES = ("fund", "bank", "guarantor", "insurer", "evaluator")
 EVENT_COLUMNS = ("month", "event", "loan", "node", "party", "amount", "balance", "npl_ratio")
@@ -195,20 +182,20 @@ class _PathModel:
         self.n_loans = n = hi - lo
         self.R = (T + 2) * (n + 1) + st.n_nodes + 2  # ranks per phase
         rules = st.rules
-        self.basis = int(rules[R_BASIS])
-        self.lag = int(rules[R_LAG])
-        self.cap = float(rules[R_CAP])
-        self.max_loan = float(rules[R_MAX_LOAN])
-        self.policy = int(rules[R_POLICY])
-        self.leverage = float(rules[R_LEVERAGE])
-        self.scope = int(rules[R_SCOPE])
-        self.breaker = float(rules[R_BREAKER])
-        self.warning = float(rules[R_WARNING])
-        self.breaker_months = int(rules[R_BREAKER_MONTHS])
-        self.rate = float(rules[R_INTEREST])
-        self.g_capital, self.g_fee = float(rules[R_G_CAPITAL]), float(rules[R_G_FEE])
-        self.i_premium, self.i_cap = float(rules[R_I_PREMIUM]), float(rules[R_I_CAP])
-        self.cost = float(rules[R_DISPOSAL_COST])
+        self.basis = rules.basis
+        self.lag = rules.claim_lag
+        self.cap = rules.per_loan_cap
+        self.max_loan = rules.max_loan
+        self.policy = rules.shortfall
+        self.leverage = rules.leverage
+        self.scope = rules.scope
+        self.breaker = rules.breaker
+        self.warning = rules.warning
+        self.breaker_months = rules.breaker_months
+        self.rate = rules.interest_rate
+        self.g_capital, self.g_fee = rules.g_capital, rules.g_fee_rate
+        self.i_premium, self.i_cap = rules.i_premium_rate, rules.i_loss_ratio_cap
+        self.cost = rules.disposal_cost
 
         # candidate loans of the path, by loan id
         defaulted = fates.defaulted
@@ -298,7 +285,7 @@ class _PathModel:
             if m > 0 and m % 12 == 0 and topup > 0:
                 self.inflow[j] += topup
                 self.node_move(m, "topup", -1, j, topup)
-            yield self.wait_until(m, QUEUE, j)
+            yield self.wait_until(m, QUEUED_CLAIMS, j)
             q = self.queue[j]
             while q and self.balance[j] > 0:
                 item = q[0]
@@ -341,12 +328,12 @@ class _PathModel:
         if self.max_loan > 0 and s > self.max_loan:
             return False
         if self.leverage > 0:
-            if self.scope == 0:
-                if self.outstanding + s > self.leverage * sum(self.balance) + 1e-6:
+            if self.scope == PROVINCE_SCOPE:
+                if self.outstanding + s > self.leverage * sum(self.balance) + TOLERANCE:
                     return False
             else:
                 node = int(self.st.county_fund[c, 0])
-                if node < 0 or self.county_out[c] + s > self.leverage * self.balance[node] + 1e-6:
+                if node < 0 or self.county_out[c] + s > self.leverage * self.balance[node] + TOLERANCE:
                     return False
         return True
 
@@ -395,7 +382,7 @@ class _PathModel:
         self.row(d, "default", loan.id, amount=s)
         x = d + max(1, loan.delay)
         claim = d + self.lag
-        loan.net_first = self.basis == 1 or x <= claim
+        loan.net_first = self.basis == NET_LOSS or x <= claim
         if loan.net_first:
             claim = max(claim, x)
         loan.disposal_month, loan.claim_month = x, claim
@@ -460,7 +447,7 @@ class _PathModel:
             fund = self.cap
         want = sh[GUARANTOR] * eligible
         guarantor = min(want, max(self.g_capital + self.fees - self.g_paid, 0.0))
-        if want - guarantor > THRESHOLD:
+        if want - guarantor > TOLERANCE:
             self.g_exhausted = True
         bank += want - guarantor
         self.g_paid += guarantor
@@ -493,15 +480,15 @@ class _PathModel:
             else:
                 loan.fund_paid.setdefault(node, 0.0)
             if rest > 0:
-                if rest > THRESHOLD and self.first_short[node] < 0:
+                if rest > TOLERANCE and self.first_short[node] < 0:
                     self.first_short[node] = m
                 nid = self.st.node_ids[node]
-                if self.policy == QUEUE_POLICY:
+                if self.policy == QUEUE:
                     item = _QueueItem(rest, m, loan.default_month, loan.id)
                     self.queue[node].append(item)
                     loan.fund_queued[node] = item
                     self.row(m, "queued", loan.id, party=nid, amount=rest)
-                elif self.policy == PARENT_POLICY and int(self.st.overflow[c, slot]) >= 0:
+                elif self.policy == PARENT and int(self.st.overflow[c, slot]) >= 0:
                     asked[int(self.st.overflow[c, slot])] += rest
                     self.row(m, "pass_up", loan.id, party=nid, amount=rest)
                 else:

@@ -24,7 +24,7 @@ from scipy import special
 
 from .fates import cumulative_hazard, downturn_mean
 from .ledger import S_FUND
-from .structure import BASIS, R_BASIS, R_CAP, R_DISPOSAL_COST, R_LAG, Structure
+from .structure import NET_LOSS, Structure
 
 METHODS = ("plain", "importance", "auto")
 # auto: importance sampling when the plain fund p_shortfall is below this, where 10,000 plain paths
@@ -130,8 +130,8 @@ class FundApproximation:
         m = np.arange(t)
         self.window_lo = np.maximum(0, m[None, :] - st.tenor[:, None] + 1)  # first cohort at risk in m
         self.fund_share = self._fund_share()
-        lag, delay = int(st.rules[R_LAG]), max(1, math.ceil(st.disposal_mean))
-        self.net_first = st.rules[R_BASIS] == BASIS["net_loss"] or delay <= lag
+        lag, delay = st.rules.claim_lag, max(1, math.ceil(st.disposal_mean))
+        self.net_first = st.rules.basis == NET_LOSS or delay <= lag
         self.claim_delay = max(lag, delay) if self.net_first else lag
         self.disposal_delay = delay
         self.inflows = st.node_initial[:, None] + st.node_topup[:, None] * (m // 12)[None, :]
@@ -141,8 +141,8 @@ class FundApproximation:
         st = self.st
         band = np.searchsorted(st.band_max, st.size_mean, side="left")  # first band with size <= max_loan
         fund = st.shares[band, S_FUND] * st.ip_share
-        if st.rules[R_CAP] > 0:
-            fund = np.minimum(fund, st.rules[R_CAP] / st.size_mean)
+        if st.rules.per_loan_cap > 0:
+            fund = np.minimum(fund, st.rules.per_loan_cap / st.size_mean)
         share = np.zeros((st.n_counties, st.n_nodes))
         for c in range(st.n_counties):
             for slot in range(3):
@@ -178,7 +178,7 @@ class FundApproximation:
         ead = self.defaults(z)
         due = np.einsum("kcm,cj->kjm", ead, self.fund_share)  # by default month
         spread = np.einsum("kcm,cj->kjm", ead * self.second[None, :, None], self.fund_share**2)
-        kept = downturn_mean(st.recovery_mean, st.recovery_loading, np.repeat(z, 12, axis=1)) * (1 - st.rules[R_DISPOSAL_COST])
+        kept = downturn_mean(st.recovery_mean, st.recovery_loading, np.repeat(z, 12, axis=1)) * (1 - st.rules.disposal_cost)
         if self.net_first:  # the claim is on the loss net of the recovery, and nothing comes back
             claimed = _delayed(due * (1 - kept[:, None, :]), self.claim_delay, t)
             variance = _delayed(spread * (1 - kept[:, None, :]) ** 2, self.claim_delay, t)

@@ -24,27 +24,7 @@ import numpy as np
 from numba import njit
 
 from .fates import NO_DEFAULT, Fates
-from .structure import (
-    R_BASIS,
-    R_BREAKER,
-    R_BREAKER_MONTHS,
-    R_CAP,
-    R_DISPOSAL_COST,
-    R_G_CAPITAL,
-    R_G_FEE,
-    R_I_CAP,
-    R_I_PREMIUM,
-    R_INTEREST,
-    R_LAG,
-    R_LEVERAGE,
-    R_MAX_LOAN,
-    R_POLICY,
-    R_SCOPE,
-    R_WARNING,
-    Structure,
-)
-
-TOLERANCE = 1e-6  # yuan: a remainder above this is a shortfall; the leverage test's slack
+from .structure import COUNTY_SCOPE, NET_LOSS, PARENT, PROVINCE_SCOPE, QUEUE, TOLERANCE, Structure
 
 PATH_COLUMNS = (
     "originated", "defaulted_ead", "recovered", "unpaid", "loss_fund", "loss_bank",
@@ -145,22 +125,22 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
     n_nodes = len(node_initial)
     n_counties = len(tenor)
     n_bands = len(band_max)
-    basis = int(rules[R_BASIS])
-    lag = int(rules[R_LAG])
-    cap = rules[R_CAP]
-    max_loan = rules[R_MAX_LOAN]
-    policy = int(rules[R_POLICY])
-    leverage = rules[R_LEVERAGE]
-    scope = int(rules[R_SCOPE])
-    breaker = rules[R_BREAKER]
-    warning = rules[R_WARNING]
-    breaker_months = int(rules[R_BREAKER_MONTHS])
-    monthly_interest = rules[R_INTEREST] / 12.0
-    g_capital = rules[R_G_CAPITAL]
-    g_fee = rules[R_G_FEE] / 12.0
-    i_premium = rules[R_I_PREMIUM] / 12.0
-    i_cap = rules[R_I_CAP]
-    keep = 1.0 - rules[R_DISPOSAL_COST]
+    basis = rules.basis
+    lag = rules.claim_lag
+    cap = rules.per_loan_cap
+    max_loan = rules.max_loan
+    policy = rules.shortfall
+    leverage = rules.leverage
+    scope = rules.scope
+    breaker = rules.breaker
+    warning = rules.warning
+    breaker_months = rules.breaker_months
+    monthly_interest = rules.interest_rate / 12.0
+    g_capital = rules.g_capital
+    g_fee = rules.g_fee_rate / 12.0
+    i_premium = rules.i_premium_rate / 12.0
+    i_cap = rules.i_loss_ratio_cap
+    keep = 1.0 - rules.disposal_cost
 
     # shares row -> cover bits: 1 guarantee fees are earned on the loan, 2 insurance premiums
     covers = np.empty(n_bands + 1, dtype=np.int64)
@@ -366,7 +346,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                         party[r, s] = 0.0
                     dispose = m + delay[rec_fate[r]]
                     due = m + lag
-                    net_first[r] = basis == 1 or dispose <= due
+                    net_first[r] = basis == NET_LOSS or dispose <= due
                     if net_first[r]:
                         due = max(due, dispose)
                     if dispose < horizon:
@@ -425,7 +405,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                                 break
                             if rest > TOLERANCE and nst[node, N_FIRST] < 0:
                                 nst[node, N_FIRST] = m
-                            if policy == 0:  # queue: waits for later inflows
+                            if policy == QUEUE:  # waits for later inflows
                                 assigned[r, slot] += rest
                                 queued[r, slot] += rest
                                 item = r * 3 + slot
@@ -436,7 +416,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                                     q_next[q_tail[node]] = item
                                 q_tail[node] = item
                                 break
-                            if policy == 1:  # parent: the next fund up pays at once, before its own part
+                            if policy == PARENT:  # the next fund up pays at once, before its own part
                                 up = overflow[c, slot]
                                 if up == BANK:
                                     to_bank += rest
@@ -444,7 +424,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                                 slot = up
                                 amount = rest
                                 continue
-                            to_bank += rest  # bank
+                            to_bank += rest  # TO_BANK
                             break
                     party[r, S_BANK] += to_bank
                     r = nxt_claim[r]
@@ -483,7 +463,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
             # (its outcome would be hard to predict), then the leverage cap, in loan-id order.
             now = max(m, 0)
             lim_size = max_loan if max_loan > 0.0 and m >= 0 else np.inf
-            lim_total = leverage * total_bal + TOLERANCE if leverage > 0.0 and scope == 0 else np.inf
+            lim_total = leverage * total_bal + TOLERANCE if leverage > 0.0 and scope == PROVINCE_SCOPE else np.inf
             n_pass = 0
             for i in range(month_start[m + 1], month_start[m + 2]):
                 g = np.uint64(lo + i)  # unsigned indices skip numba's test for negative ones
@@ -498,7 +478,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                 if m >= 0:
                     if out_total + x > lim_total:
                         continue
-                    if leverage > 0.0 and scope == 1:
+                    if leverage > 0.0 and scope == COUNTY_SCOPE:
                         own = county_fund[c, 0]
                         if own < 0 or out[c] + x > leverage * bal[own] + TOLERANCE:
                             continue

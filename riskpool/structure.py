@@ -9,21 +9,43 @@ cannot pay goes to ``overflow[c, t]``: the next slot ``> t`` with a fund (-1 = t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from .scenario import Scenario
 
 SLOT_TIERS = ("county", "city", "province")
-BASIS = {"principal": 0, "net_loss": 1}
-POLICY = {"queue": 0, "parent": 1, "bank": 2}
-SCOPE = {"province": 0, "county": 1}
+# The codes of the rules' choices, as both engines read them (scenario words -> codes)
+PRINCIPAL, NET_LOSS = 0, 1  # rules.compensation_basis
+QUEUE, PARENT, TO_BANK = 0, 1, 2  # rules.shortfall
+PROVINCE_SCOPE, COUNTY_SCOPE = 0, 1  # rules.leverage_scope
+BASIS = {"principal": PRINCIPAL, "net_loss": NET_LOSS}
+POLICY = {"queue": QUEUE, "parent": PARENT, "bank": TO_BANK}
+SCOPE = {"province": PROVINCE_SCOPE, "county": COUNTY_SCOPE}
+# yuan: a remainder above this is a shortfall (design choice 7), and the slack of the leverage test
+TOLERANCE = 1e-6
 
-# Index of each rule in Structure.rules (a float array handed to the compiled ledger).
-R_BASIS, R_LAG, R_CAP, R_MAX_LOAN, R_POLICY, R_LEVERAGE, R_SCOPE = range(7)
-R_BREAKER, R_WARNING, R_BREAKER_MONTHS, R_INTEREST = range(7, 11)
-R_G_CAPITAL, R_G_FEE, R_I_PREMIUM, R_I_CAP, R_DISPOSAL_COST = range(11, 16)
-N_RULES = 16
+
+class Rules(NamedTuple):
+    """The scalar rules of a scenario as both engines read them (docs/model.md sections 4-5)."""
+
+    basis: int  # PRINCIPAL or NET_LOSS
+    claim_lag: int  # months
+    per_loan_cap: float  # yuan, 0 = none
+    max_loan: float  # yuan, 0 = none
+    shortfall: int  # QUEUE, PARENT or TO_BANK
+    leverage: float  # the policy multiplier, 0 = none
+    scope: int  # PROVINCE_SCOPE or COUNTY_SCOPE
+    breaker: float  # NPL ratio that stops lending, 0 = off
+    warning: float  # NPL ratio that is counted, 0 = off
+    breaker_months: int
+    interest_rate: float  # per year, on fund balances
+    g_capital: float  # yuan
+    g_fee_rate: float  # per year
+    i_premium_rate: float  # per year
+    i_loss_ratio_cap: float  # multiple of premiums earned
+    disposal_cost: float  # fraction of the amount recovered
 
 
 @dataclass(frozen=True)
@@ -59,7 +81,7 @@ class Structure:
     band_max: np.ndarray  # float64 (bands,) sorted ascending
     shares: np.ndarray  # float64 (bands + 1, 5): shares in scenario.PARTIES order; last row = top level
     tier_split: np.ndarray  # float64 (3,) in slot order county, city, province
-    rules: np.ndarray  # float64 (N_RULES,)
+    rules: Rules
     # credit and collateral
     rho: float
     rho_city: float
@@ -116,16 +138,13 @@ def compile_structure(s: Scenario) -> Structure:
     tiers = s.sharing.tiers
     r = s.rules
     g, ins = s.parties.guarantor, s.parties.insurer
-    rules = np.zeros(N_RULES)
-    rules[[R_BASIS, R_LAG, R_CAP, R_MAX_LOAN, R_POLICY, R_LEVERAGE, R_SCOPE]] = (
-        BASIS[r.compensation_basis], r.claim_lag_months, r.per_loan_cap, r.max_loan,
-        POLICY[r.shortfall], r.leverage, SCOPE[r.leverage_scope],
-    )
-    rules[[R_BREAKER, R_WARNING, R_BREAKER_MONTHS, R_INTEREST]] = (
-        r.circuit_breaker_npl, r.npl_warning, r.circuit_breaker_months, r.fund_interest_rate,
-    )
-    rules[[R_G_CAPITAL, R_G_FEE, R_I_PREMIUM, R_I_CAP, R_DISPOSAL_COST]] = (
-        g.capital, g.fee_rate, ins.premium_rate, ins.loss_ratio_cap, s.collateral.disposal_cost,
+    rules = Rules(
+        basis=BASIS[r.compensation_basis], claim_lag=int(r.claim_lag_months), per_loan_cap=float(r.per_loan_cap),
+        max_loan=float(r.max_loan), shortfall=POLICY[r.shortfall], leverage=float(r.leverage),
+        scope=SCOPE[r.leverage_scope], breaker=float(r.circuit_breaker_npl), warning=float(r.npl_warning),
+        breaker_months=int(r.circuit_breaker_months), interest_rate=float(r.fund_interest_rate),
+        g_capital=float(g.capital), g_fee_rate=float(g.fee_rate), i_premium_rate=float(ins.premium_rate),
+        i_loss_ratio_cap=float(ins.loss_ratio_cap), disposal_cost=float(s.collateral.disposal_cost),
     )
     col = s.collateral
     return Structure(

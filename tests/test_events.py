@@ -36,7 +36,7 @@ from riskpool.events import (
 )
 from riskpool.fates import NO_DEFAULT, Fates, sample_block
 from riskpool.ledger import COUNTY_COLUMNS, NODE_COLUMNS, PATH_COLUMNS, run_ledger
-from riskpool.structure import R_LAG, Structure, compile_structure
+from riskpool.structure import Structure, compile_structure
 
 if str(Path(__file__).resolve().parent) not in sys.path:  # tests/ has no __init__.py
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -311,7 +311,7 @@ def fates_for(draw, st_: Structure, max_loans: int = 25) -> Fates:
     as a disposal in the very month the claim falls due, equal sizes that fill a cap exactly,
     defaults in the maturity month and claims or disposals just past the horizon."""
     T = st_.horizon_months
-    lag = int(st_.rules[R_LAG])
+    lag = st_.rules.claim_lag
     n = draw(st.integers(1, max_loans))
     sizes = st.one_of(st.sampled_from([1e6, 2e6, 3e6, 5e5]), st.floats(1e5, 5e6))
     loans = []
