@@ -259,12 +259,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
         for m in range(-1, horizon):
             if m >= 0:
                 # 1. interest on the opening balance, top-ups, fees and premiums
-                for j in range(n_nodes):
-                    inflow = bal[j] * monthly_interest
-                    if m % 12 == 0 and m > 0:
-                        inflow += node_topup[j]
-                    bal[j] += inflow
-                    cum_in[j] += inflow
+                _inflows(m, monthly_interest, node_topup, bal, cum_in)
                 fees += g_fee * (out_total if fees_on_total else out_g)
                 premiums += i_premium * (out_total if premiums_on_total else out_i)
 
@@ -299,19 +294,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                     r = nxt_dispose[r]
 
                 # 3. queued claims, oldest first, from each node's balance
-                for j in range(n_nodes):
-                    while q_head[j] >= 0 and bal[j] > 0.0:
-                        item = q_head[j]
-                        r, s = item // 3, item % 3
-                        pay = min(bal[j], queued[r, s])
-                        bal[j] -= pay
-                        queued[r, s] -= pay
-                        nst[j, N_PAID] += pay
-                        if queued[r, s] > 0.0:
-                            break
-                        q_head[j] = q_next[item]
-                    while q_head[j] >= 0 and queued[q_head[j] // 3, q_head[j] % 3] <= 0.0:
-                        q_head[j] = q_next[q_head[j]]  # cleared by clawbacks
+                _pay_queues(bal, q_head, q_next, queued, nst)
 
                 # 4. defaults: the loan leaves the performing book and gets a record
                 i = heads[2 * DEFAULTS, m]
@@ -389,72 +372,18 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                             to_bank += part
                         else:
                             merged[route[c, s]] += part
-                    for first_slot in range(3):
-                        # slot's fund pays amount; under "parent" what it cannot pay moves up
-                        slot = first_slot
-                        amount = merged[slot]
-                        while amount > 0.0:
-                            node = county_fund[c, slot]
-                            asked[node] += amount
-                            pay = min(bal[node], amount)
-                            bal[node] -= pay
-                            nst[node, N_PAID] += pay
-                            assigned[r, slot] += pay
-                            rest = amount - pay
-                            if rest <= 0.0:
-                                break
-                            if rest > TOLERANCE and nst[node, N_FIRST] < 0:
-                                nst[node, N_FIRST] = m
-                            if policy == QUEUE:  # waits for later inflows
-                                assigned[r, slot] += rest
-                                queued[r, slot] += rest
-                                item = r * 3 + slot
-                                q_next[item] = -1
-                                if q_head[node] < 0:
-                                    q_head[node] = item
-                                else:
-                                    q_next[q_tail[node]] = item
-                                q_tail[node] = item
-                                break
-                            if policy == PARENT:  # the next fund up pays at once, before its own part
-                                up = overflow[c, slot]
-                                if up == BANK:
-                                    to_bank += rest
-                                    break
-                                slot = up
-                                amount = rest
-                                continue
-                            to_bank += rest  # TO_BANK
-                            break
+                    to_bank = _pay_tier_parts(to_bank, r, c, m, policy, merged, county_fund, overflow, asked, bal, nst,
+                                              assigned, queued, q_head, q_tail, q_next)
                     party[r, S_BANK] += to_bank
                     r = nxt_claim[r]
 
                 # 6. maturities: performing loans originated `tenor` months ago, in loan-id order
-                for t in tenors:
-                    if m - t < -1:
-                        continue
-                    for q in range(booked[m - t + 1], booked[m - t + 2]):
-                        q = np.uint64(q)
-                        c = np.uint64(book_county[q])
-                        if tenor[c] != t:
-                            continue
-                        x = book_size[q]
-                        out_total -= x
-                        out[c] -= x
-                        out[city_of[c]] -= x
-                        if not one_cover:
-                            out_g, out_i = _covered(book_cover[q], -x, out_g, out_i)
+                out_total, out_g, out_i = _mature(m, tenors, tenor, booked, book_size, book_county, book_cover, one_cover,
+                                                  city_of, out, out_total, out_g, out_i)
 
             # 7. originations: circuit breaker first, then candidates in loan-id order
             if m >= 0 and (breaker > 0.0 or warning > 0.0):
-                for a in range(n_active):  # a county without loans in default has ratio 0
-                    c = active[a]
-                    ratio = npl_c[c] / (npl_c[c] + out[c])
-                    if warning > 0.0 and ratio > warning:
-                        cst[c, C_WARN] += 1
-                    if breaker > 0.0 and stop_until[c] <= m and ratio > breaker:
-                        stop_until[c] = m + breaker_months
-                        cst[c, C_TRIPS] += 1
+                _watch_npl(m, breaker, warning, breaker_months, active, n_active, npl_c, out, stop_until, cst)
             total_bal = 0.0
             for j in range(n_nodes):
                 total_bal += bal[j]
@@ -518,29 +447,150 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                     out_covered[m, j] += weight[b] * out[covers_out[j]]
                     required[j] = max(required[j], asked[j] - cum_in[j])
 
-        # the horizon: claims not yet due are borne by the bank; queued claims stay unpaid
-        for r in range(n_rec):
-            g = rec_loan[r]
-            if not claimed[r]:
-                party[r, S_BANK] += size[g] - (recovered[r] if net_first[r] else 0.0)
-            for s in range(3):
-                if queued[r, s] > 0.0:
-                    j = county_fund[county[g], s]
-                    nst[j, N_UNPAID] += queued[r, s]
-                    pth[P_UNPAID] += queued[r, s]
-            pth[P_L_BANK] += party[r, S_BANK]
-            pth[P_L_GUAR] += party[r, S_GUAR]
-            pth[P_L_INS] += party[r, S_INS]
-            pth[P_L_EVAL] += party[r, S_EVAL]
-        for j in range(n_nodes):
-            nst[j, N_PAYOUT] = nst[j, N_PAID] - nst[j, N_CLAW]
-            nst[j, N_FINAL] = bal[j]
-            pth[P_L_FUND] += nst[j, N_PAYOUT]
-        cst[:, C_ORIG] = orig_c
-        nst[:, N_DUE] = asked
+        _close_path(n_rec, rec_loan, claimed, net_first, recovered, queued, party, size, county, county_fund, bal,
+                    orig_c, asked, pth, nst, cst)
         nst[:, N_REQUIRED] = required
         pth[P_FEES] = fees
         pth[P_PREMIUMS] = premiums
         pth[P_PEAK] = peak
         pth[P_ORIG] = originated
         pth[P_N_ORIG] = n_originated
+
+
+@njit(cache=True, inline="always")
+def _inflows(m, monthly_interest, node_topup, bal, cum_in):  # pragma: no cover - compiled
+    """Step 1 (funds): interest on each opening balance, and the annual top-up in months 12, 24, ..."""
+    for j in range(len(bal)):
+        inflow = bal[j] * monthly_interest
+        if m % 12 == 0 and m > 0:
+            inflow += node_topup[j]
+        bal[j] += inflow
+        cum_in[j] += inflow
+
+
+@njit(cache=True, inline="always")
+def _mature(m, tenors, tenor, booked, book_size, book_county, book_cover, one_cover, city_of, out, out_total, out_g,
+            out_i):  # pragma: no cover - compiled
+    """Step 6: performing loans originated ``tenor`` months ago leave the book, in loan-id order;
+    returns the outstanding totals (all, with guarantee fees, with premiums)."""
+    for t in tenors:
+        if m - t < -1:
+            continue
+        for q in range(booked[m - t + 1], booked[m - t + 2]):
+            q = np.uint64(q)
+            c = np.uint64(book_county[q])
+            if tenor[c] != t:
+                continue
+            x = book_size[q]
+            out_total -= x
+            out[c] -= x
+            out[city_of[c]] -= x
+            if not one_cover:
+                out_g, out_i = _covered(book_cover[q], -x, out_g, out_i)
+    return out_total, out_g, out_i
+
+
+@njit(cache=True, inline="always")
+def _pay_queues(bal, q_head, q_next, queued, nst):  # pragma: no cover - compiled
+    """Step 3: each node pays its queue, oldest first, from its balance (items cleared by
+    clawbacks are skipped); queue item ``3 r + slot`` is record r's part at that slot."""
+    for j in range(len(bal)):
+        while q_head[j] >= 0 and bal[j] > 0.0:
+            item = q_head[j]
+            r, s = item // 3, item % 3
+            pay = min(bal[j], queued[r, s])
+            bal[j] -= pay
+            queued[r, s] -= pay
+            nst[j, N_PAID] += pay
+            if queued[r, s] > 0.0:
+                break
+            q_head[j] = q_next[item]
+        while q_head[j] >= 0 and queued[q_head[j] // 3, q_head[j] % 3] <= 0.0:
+            q_head[j] = q_next[q_head[j]]  # cleared by clawbacks
+
+
+@njit(cache=True, inline="always")
+def _pay_tier_parts(to_bank, r, c, m, policy, merged, county_fund, overflow, asked, bal, nst, assigned, queued,
+                    q_head, q_tail, q_next):  # pragma: no cover - compiled
+    """Step 5, for claim record r of county c: each slot's fund pays its merged parts from its
+    balance; a remainder is queued, passed up (PARENT) or lost: returns ``to_bank`` with what
+    falls to the bank added (in the order it falls)."""
+    for first_slot in range(3):
+        # slot's fund pays amount; under "parent" what it cannot pay moves up
+        slot = first_slot
+        amount = merged[slot]
+        while amount > 0.0:
+            node = county_fund[c, slot]
+            asked[node] += amount
+            pay = min(bal[node], amount)
+            bal[node] -= pay
+            nst[node, N_PAID] += pay
+            assigned[r, slot] += pay
+            rest = amount - pay
+            if rest <= 0.0:
+                break
+            if rest > TOLERANCE and nst[node, N_FIRST] < 0:
+                nst[node, N_FIRST] = m
+            if policy == QUEUE:  # waits for later inflows
+                assigned[r, slot] += rest
+                queued[r, slot] += rest
+                item = r * 3 + slot
+                q_next[item] = -1
+                if q_head[node] < 0:
+                    q_head[node] = item
+                else:
+                    q_next[q_tail[node]] = item
+                q_tail[node] = item
+                break
+            if policy == PARENT:  # the next fund up pays at once, before its own part
+                up = overflow[c, slot]
+                if up == BANK:
+                    to_bank += rest
+                    break
+                slot = up
+                amount = rest
+                continue
+            to_bank += rest  # TO_BANK
+            break
+    return to_bank
+
+
+@njit(cache=True, inline="always")
+def _watch_npl(m, breaker, warning, breaker_months, active, n_active, npl_c, out, stop_until, cst):  # pragma: no cover
+    """Step 7a: the NPL warning and the circuit breaker of each county with loans in default (the
+    first ``n_active`` of ``active``; a county without any has ratio 0); a stopped county is not
+    evaluated again until the stop ends."""
+    for a in range(n_active):
+        c = active[a]
+        ratio = npl_c[c] / (npl_c[c] + out[c])
+        if warning > 0.0 and ratio > warning:
+            cst[c, C_WARN] += 1
+        if breaker > 0.0 and stop_until[c] <= m and ratio > breaker:
+            stop_until[c] = m + breaker_months
+            cst[c, C_TRIPS] += 1
+
+
+@njit(cache=True, inline="always")
+def _close_path(n_rec, rec_loan, claimed, net_first, recovered, queued, party, size, county, county_fund, bal,
+                orig_c, asked, pth, nst, cst):  # pragma: no cover - compiled
+    """The horizon: claims not yet due are borne by the bank, queued claims stay unpaid; then the
+    path's per-party losses, each node's net payout and final balance, per-county lending."""
+    for r in range(n_rec):
+        g = rec_loan[r]
+        if not claimed[r]:
+            party[r, S_BANK] += size[g] - (recovered[r] if net_first[r] else 0.0)
+        for s in range(3):
+            if queued[r, s] > 0.0:
+                j = county_fund[county[g], s]
+                nst[j, N_UNPAID] += queued[r, s]
+                pth[P_UNPAID] += queued[r, s]
+        pth[P_L_BANK] += party[r, S_BANK]
+        pth[P_L_GUAR] += party[r, S_GUAR]
+        pth[P_L_INS] += party[r, S_INS]
+        pth[P_L_EVAL] += party[r, S_EVAL]
+    for j in range(len(bal)):
+        nst[j, N_PAYOUT] = nst[j, N_PAID] - nst[j, N_CLAW]
+        nst[j, N_FINAL] = bal[j]
+        pth[P_L_FUND] += nst[j, N_PAYOUT]
+    cst[:, C_ORIG] = orig_c
+    nst[:, N_DUE] = asked
