@@ -18,7 +18,7 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -37,6 +37,13 @@ MAX_MONEY = 1e15
 Money = Annotated[float, Field(ge=0.0, le=MAX_MONEY)]
 
 
+def _unit(unit: str, zero_is_none: bool = False) -> dict[str, Any]:
+    """A field's ``json_schema_extra``: the unit its value is read in, and whether 0 means none
+    (read back by :func:`field_unit`). Units: yuan, fraction (shown in per cent), multiple,
+    months, years, count, number, text, flag, choice (worded by the ``choice.`` labels)."""
+    return {"unit": unit, "zero_is_none": True} if zero_is_none else {"unit": unit}
+
+
 class _Section(BaseModel):
     """Base of every section: unknown keys and non-finite numbers are errors."""
 
@@ -44,58 +51,56 @@ class _Section(BaseModel):
 
 
 class Meta(_Section):
-    name: str = Field(min_length=1, max_length=200)
-    currency: Literal["CNY"] = "CNY"
-    description: str = Field("", max_length=5000)
-    illustrative: bool = False
-    sources: list[str] = Field(default_factory=list, max_length=100)
+    name: str = Field(min_length=1, max_length=200, json_schema_extra=_unit("text"))
+    currency: Literal["CNY"] = Field("CNY", json_schema_extra=_unit("text"))
+    description: str = Field("", max_length=5000, json_schema_extra=_unit("text"))
+    illustrative: bool = Field(False, json_schema_extra=_unit("flag"))
+    sources: list[str] = Field(default_factory=list, max_length=100, json_schema_extra=_unit("text"))
 
 
 class Simulation(_Section):
-    horizon_years: int = Field(5, ge=1, le=20, description="Simulated years; T = 12 x years.")
-    paths: int = Field(10_000, ge=1, description="Monte Carlo paths.")
-    seed: int = Field(0, ge=0, lt=2**63, description="Root seed of numpy's SeedSequence.")
+    horizon_years: int = Field(5, ge=1, le=20, json_schema_extra=_unit("years"))
+    paths: int = Field(10_000, ge=1, json_schema_extra=_unit("count"))
+    seed: int = Field(0, ge=0, lt=2**63, json_schema_extra=_unit("number"))
 
 
 class Credit(_Section):
-    annual_pd: Fraction = Field(description="Annual default probability of a loan.")
-    asset_correlation: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
-    city_correlation: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
-    stress: list[Annotated[float, Field(ge=0.0, le=1e6)]] | None = Field(
-        None, description="PD multiplier per year; length horizon_years; default all 1."
-    )
+    annual_pd: Fraction = Field(json_schema_extra=_unit("fraction"))
+    asset_correlation: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(0.0, json_schema_extra=_unit("fraction"))
+    city_correlation: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(0.0, json_schema_extra=_unit("fraction"))
+    stress: list[Annotated[float, Field(ge=0.0, le=1e6)]] | None = Field(None, json_schema_extra=_unit("multiple"))
 
 
 class Collateral(_Section):
-    recovery_mean: Fraction = Field(description="Mean recovery fraction of EAD (Beta).")
-    recovery_sd: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0
-    disposal_cost: Fraction = 0.0
-    disposal_months_mean: Annotated[float, Field(ge=0.0, le=600.0)] = 18.0
-    disposal_months_sd: Annotated[float, Field(ge=0.0, le=600.0)] = 0.0
-    recovery_factor_loading: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
+    recovery_mean: Fraction = Field(json_schema_extra=_unit("fraction"))
+    recovery_sd: Annotated[float, Field(ge=0.0, le=0.5)] = Field(0.0, json_schema_extra=_unit("fraction"))
+    disposal_cost: Fraction = Field(0.0, json_schema_extra=_unit("fraction"))
+    disposal_months_mean: Annotated[float, Field(ge=0.0, le=600.0)] = Field(18.0, json_schema_extra=_unit("months"))
+    disposal_months_sd: Annotated[float, Field(ge=0.0, le=600.0)] = Field(0.0, json_schema_extra=_unit("months"))
+    recovery_factor_loading: Annotated[float, Field(ge=0.0, le=10.0)] = Field(0.0, json_schema_extra=_unit("number"))
 
 
 class Shares(_Section):
     """Who bears what fraction of the eligible base; the five shares sum to 1."""
 
-    fund: Fraction
-    bank: Fraction
-    guarantor: Fraction = 0.0
-    insurer: Fraction = 0.0
-    evaluator: Fraction = 0.0
+    fund: Fraction = Field(json_schema_extra=_unit("fraction"))
+    bank: Fraction = Field(json_schema_extra=_unit("fraction"))
+    guarantor: Fraction = Field(0.0, json_schema_extra=_unit("fraction"))
+    insurer: Fraction = Field(0.0, json_schema_extra=_unit("fraction"))
+    evaluator: Fraction = Field(0.0, json_schema_extra=_unit("fraction"))
 
     def vector(self) -> tuple[float, float, float, float, float]:
         return (self.fund, self.bank, self.guarantor, self.insurer, self.evaluator)
 
 
 class Band(Shares):
-    max_loan: Annotated[float, Field(gt=0.0, le=MAX_MONEY)] = Field(description="Largest loan (yuan) in band.")
+    max_loan: Annotated[float, Field(gt=0.0, le=MAX_MONEY)] = Field(json_schema_extra=_unit("yuan"))
 
 
 class TierSplit(_Section):
-    province: Fraction
-    city: Fraction
-    county: Fraction
+    province: Fraction = Field(json_schema_extra=_unit("fraction"))
+    city: Fraction = Field(json_schema_extra=_unit("fraction"))
+    county: Fraction = Field(json_schema_extra=_unit("fraction"))
 
 
 class Sharing(Shares):
@@ -104,27 +109,27 @@ class Sharing(Shares):
 
 
 class Rules(_Section):
-    compensation_basis: Literal["principal", "net_loss"] = "principal"
-    claim_lag_months: int = Field(3, ge=0, le=600)
-    per_loan_cap: Money = 0.0
-    max_loan: Money = 0.0
-    shortfall: Literal["queue", "parent", "bank"] = "queue"
-    leverage: Annotated[float, Field(ge=0.0, le=1e6)] = 0.0
-    leverage_scope: Literal["province", "county"] = "province"
-    circuit_breaker_npl: Fraction = 0.0
-    npl_warning: Fraction = 0.0
-    circuit_breaker_months: int = Field(12, ge=1, le=600)
-    fund_interest_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    compensation_basis: Literal["principal", "net_loss"] = Field("principal", json_schema_extra=_unit("choice"))
+    claim_lag_months: int = Field(3, ge=0, le=600, json_schema_extra=_unit("months"))
+    per_loan_cap: Money = Field(0.0, json_schema_extra=_unit("yuan", zero_is_none=True))
+    max_loan: Money = Field(0.0, json_schema_extra=_unit("yuan", zero_is_none=True))
+    shortfall: Literal["queue", "parent", "bank"] = Field("queue", json_schema_extra=_unit("choice"))
+    leverage: Annotated[float, Field(ge=0.0, le=1e6)] = Field(0.0, json_schema_extra=_unit("multiple", zero_is_none=True))
+    leverage_scope: Literal["province", "county"] = Field("province", json_schema_extra=_unit("choice"))
+    circuit_breaker_npl: Fraction = Field(0.0, json_schema_extra=_unit("fraction", zero_is_none=True))
+    npl_warning: Fraction = Field(0.0, json_schema_extra=_unit("fraction", zero_is_none=True))
+    circuit_breaker_months: int = Field(12, ge=1, le=600, json_schema_extra=_unit("months"))
+    fund_interest_rate: Annotated[float, Field(ge=0.0, le=1.0)] = Field(0.0, json_schema_extra=_unit("fraction"))
 
 
 class Guarantor(_Section):
-    capital: Money = 0.0
-    fee_rate: Fraction = 0.0
+    capital: Money = Field(0.0, json_schema_extra=_unit("yuan"))
+    fee_rate: Fraction = Field(0.0, json_schema_extra=_unit("fraction"))
 
 
 class Insurer(_Section):
-    premium_rate: Fraction = 0.0
-    loss_ratio_cap: Annotated[float, Field(ge=0.0, le=1e6)] = 0.0
+    premium_rate: Fraction = Field(0.0, json_schema_extra=_unit("fraction"))
+    loss_ratio_cap: Annotated[float, Field(ge=0.0, le=1e6)] = Field(0.0, json_schema_extra=_unit("multiple"))
 
 
 class Parties(_Section):
@@ -133,25 +138,25 @@ class Parties(_Section):
 
 
 class Lending(_Section):
-    initial_loans: int = Field(0, ge=0, description="Loans outstanding at month 0, full tenor.")
-    new_loans_per_year: Annotated[float, Field(ge=0.0)] = 0.0
-    loan_size_mean: Annotated[float, Field(gt=0.0, le=1e12)] = Field(description="Yuan.")
-    loan_size_cv: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
-    tenor_months: int = Field(12, ge=1, le=600)
-    ip_collateral_share: Fraction = 1.0
+    initial_loans: int = Field(0, ge=0, json_schema_extra=_unit("count"))
+    new_loans_per_year: Annotated[float, Field(ge=0.0)] = Field(0.0, json_schema_extra=_unit("count"))
+    loan_size_mean: Annotated[float, Field(gt=0.0, le=1e12)] = Field(json_schema_extra=_unit("yuan"))
+    loan_size_cv: Annotated[float, Field(ge=0.0, le=10.0)] = Field(0.0, json_schema_extra=_unit("number"))
+    tenor_months: int = Field(12, ge=1, le=600, json_schema_extra=_unit("months"))
+    ip_collateral_share: Fraction = Field(1.0, json_schema_extra=_unit("fraction"))
 
 
 class Region(_Section):
     # county ids are GB/T 2260 codes: accept them unquoted (``id = 430104``) as text
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, coerce_numbers_to_str=True)
 
-    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
-    name: str = Field("", max_length=200)
-    tier: Literal["province", "city", "county"]
-    parent: str | None = None
-    fund: Money | None = Field(None, description="Initial balance in yuan; omitted = no fund.")
-    annual_topup: Money = 0.0
-    pd_multiplier: Annotated[float, Field(ge=0.0, le=1e6)] = 1.0
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$", json_schema_extra=_unit("text"))
+    name: str = Field("", max_length=200, json_schema_extra=_unit("text"))
+    tier: Literal["province", "city", "county"] = Field(json_schema_extra=_unit("text"))
+    parent: str | None = Field(None, json_schema_extra=_unit("text"))
+    fund: Money | None = Field(None, json_schema_extra=_unit("yuan"))
+    annual_topup: Money = Field(0.0, json_schema_extra=_unit("yuan"))
+    pd_multiplier: Annotated[float, Field(ge=0.0, le=1e6)] = Field(1.0, json_schema_extra=_unit("multiple"))
     lending: Lending | None = None
 
 
@@ -491,6 +496,46 @@ def _set_region_field(raw: dict[str, Any], keys: list[str], value: Any) -> None:
 
 
 FUND_SCALES = {"scale": ("fund", "annual_topup"), "fund_scale": ("fund",), "topup_scale": ("annual_topup",)}
+# units of the override-only paths, which scale fields rather than being fields themselves
+OVERRIDE_UNITS = {"funds.scale": "multiple", **{f"funds.{tier}.{name}": "multiple" for tier in TIERS for name in FUND_SCALES}}
+
+
+def field_unit(path: str) -> tuple[str | None, bool]:
+    """(unit, zero_is_none) of the field at a dotted path, or of a ``funds.*`` scale.
+
+    A region's id and list indices may be left in or out: ``regions.fund``,
+    ``regions.430104.lending.loan_size_mean`` and ``sharing.bands[0].max_loan`` all name fields.
+    A path that is no field, or a section, gives (None, False).
+    """
+    if path in OVERRIDE_UNITS:
+        return OVERRIDE_UNITS[path], False
+    model: type[BaseModel] | None = Scenario
+    field = None
+    in_list = False  # the last field was a list of tables: the next key may be a region's id
+    for key in (_indexed(k)[0] for k in path.split(".")):
+        found = model.model_fields.get(key) if model is not None else None
+        if found is None and in_list:
+            in_list = False
+            continue
+        if found is None:
+            return None, False
+        field = found
+        model, in_list = _model_in(found.annotation)
+    extra = field.json_schema_extra if field is not None and model is None else None
+    if not isinstance(extra, dict):
+        return None, False
+    return extra.get("unit"), bool(extra.get("zero_is_none"))  # type: ignore[return-value]
+
+
+def _model_in(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """The section model a field holds (``Lending | None``, ``list[Region]``) and whether in a list."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    for arg in get_args(annotation):
+        model, listed = _model_in(arg)
+        if model is not None:
+            return model, listed or get_origin(annotation) is list
+    return None, False
 
 
 def _scale_path(raw: dict[str, Any], keys: list[str], value: Any) -> None:

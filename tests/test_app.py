@@ -67,7 +67,7 @@ def test_the_app_gives_the_engine_numbers():
     at = run(fresh())
     s = scenario_mod.load(scenario_mod.DEFAULT_SCENARIO, simulation__paths=SMALL)
     fund = analysis.analyse(s).summary.fund
-    from riskpool.present.labels import percent
+    from riskpool.present.formats import percent
 
     card = next(m for m in at.metric if m.label == "整体充足率")
     assert card.value == percent(fund.sufficiency)
@@ -225,7 +225,7 @@ def test_fund_multipliers_show_what_they_amount_to_per_tier():
     at.number_input(key="funds.city.fund_scale").set_value(2.0).run()
     base = scenario_mod.load(scenario_mod.DEFAULT_SCENARIO)
     city = sum(r.fund for r in base.regions if r.tier == "city" and r.fund is not None)
-    from riskpool.present.labels import money
+    from riskpool.present.formats import money
 
     assert any(c.value.startswith("市级") and money(2 * city, "zh") in c.value for c in at.sidebar.caption), \
         [c.value for c in at.sidebar.caption]

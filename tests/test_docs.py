@@ -1,8 +1,9 @@
 """The docs' examples run, so that they cannot go stale (tests/doc_examples.py says how).
 
-Python examples (``>>>``) in docs and in riskpool.present.labels run as doctests; shell examples in ```sh
-and ```console blocks run with bash, one after another in one working folder per document, with
-copies of reports/ and scenarios/ beside them (the auditing guide verifies the reference run).
+Python examples (``>>>``) in docs and in riskpool.present.formats and riskpool.present.labels run as
+doctests; shell examples in ```sh and ```console blocks run with bash, one after another in one working
+folder per document, with copies of reports/ and scenarios/ beside them (the auditing guide verifies
+the reference run).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 from doc_examples import capped, examples, write_wrapper
 
+import riskpool.present.formats
 import riskpool.present.labels
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,8 +47,9 @@ def test_every_command_is_shown_in_a_runnable_example():
         assert f"riskpool {command}" in shown, f"no ```sh or ```console example runs `riskpool {command}`"
 
 
-def test_i18n_doctests():
-    failures, tried = doctest.testmod(riskpool.present.labels, optionflags=doctest.NORMALIZE_WHITESPACE)
+@pytest.mark.parametrize("module", [riskpool.present.formats, riskpool.present.labels], ids=lambda m: m.__name__)
+def test_module_doctests(module):
+    failures, tried = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert tried > 0 and failures == 0
 
 

@@ -22,8 +22,9 @@ import pyarrow.parquet as pq
 import pytest
 from plotly.offline import get_plotlyjs
 
-from riskpool import cli, report, scenario
-from riskpool.present.labels import LABELS, LANGS, money, t
+from riskpool import cli, report
+from riskpool.present.formats import money
+from riskpool.present.labels import LANGS, t
 from riskpool.present.views import weakest_nodes
 from riskpool.summary import Summary
 
@@ -254,24 +255,6 @@ def test_weighted_paths_show_the_sampling_and_effective_sample_size(folders: dic
     for label, value in (("report.a_sampling", "<code>importance</code>"), ("report.a_shift", "-1.50, +0.25"),
                          ("report.a_ess", f"123.4 / {paths.num_rows:,}"), ("report.a_ess_short", "45.6")):
         assert f"<td>{t(label, 'zh')}</td><td>{value}</td>" in text
-
-
-def test_every_scenario_field_has_words_in_both_languages() -> None:
-    """A new scenario field needs a label in riskpool/i18n.py (and a Chinese description in report.py)."""
-    def fields(model: type, prefix: str) -> list[tuple[str, object]]:
-        out = []
-        for name, field in model.model_fields.items():
-            sub = report._submodel(model, name)
-            out += fields(sub, f"{prefix}{name}.") if sub else [(f"{prefix}{name}", field)]
-        return out
-
-    shown = [(path, f) for part in report.SCENARIO_PARTS for path, f in fields(report._submodel(scenario.Scenario, part), f"{part}.")
-             if path not in report.OWN_TABLES]
-    assert [p for p, _ in shown if f"param.{p}" not in LABELS] == []
-    assert [p for p, f in shown if f.description and p not in report.ZH_DESCRIPTIONS] == []
-    for path in report.CHOICE_PATHS:
-        field = report._submodel(scenario.Scenario, path.split(".")[0]).model_fields[path.split(".")[1]]
-        assert all(f"choice.{path.split('.')[1]}.{v}" in LABELS for v in field.annotation.__args__)
 
 
 # --------------------------------------------------------------------------- command line

@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from ..files.atomic import atomic_write
 from .figures import SUFFICIENCY_TARGET, heatmap
+from .labels import t
 
 
 def heatmap_grid(points: pa.Table, x: str, y: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -56,13 +57,13 @@ def _png(xs, ys, z, x: str, y: str, path: Path) -> Path:
 
     fig, ax = plt.subplots(figsize=(7, 5.5), dpi=120)
     mesh = ax.pcolormesh(xs, ys, z, shading="nearest", cmap="RdYlGn_r", vmin=0, vmax=max(0.1, float(np.nanmax(z))))
-    fig.colorbar(mesh, ax=ax, label="P(shortfall within the horizon), whole fund")
+    fig.colorbar(mesh, ax=ax, label=t("sweep_chart_colorbar", "en"))
     if len(xs) > 1 and len(ys) > 1 and np.nanmin(z) < 1 - SUFFICIENCY_TARGET < np.nanmax(z):
         contour = ax.contour(xs, ys, z, levels=[1 - SUFFICIENCY_TARGET], colors="black", linewidths=2)
-        ax.clabel(contour, fmt={1 - SUFFICIENCY_TARGET: "95 % sufficient"})
+        ax.clabel(contour, fmt={1 - SUFFICIENCY_TARGET: t("contour_95", "en")})
     ax.set_xlabel(x)
     ax.set_ylabel(y)
-    ax.set_title("Fund sufficiency over the sweep")
+    ax.set_title(t("sweep_chart_title", "en"))
     fig.tight_layout()
     atomic_write(path, lambda p: fig.savefig(p, format="png"))
     plt.close(fig)

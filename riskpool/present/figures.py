@@ -13,7 +13,8 @@ from plotly.colors import sample_colorscale
 
 from ..scenario import TIERS, Scenario
 from ..summary import Summary
-from .labels import Lang, money_axis, t
+from .formats import money_axis
+from .labels import Lang, t
 from .views import groups, parties
 
 SERIES_COLOURS = {"fund": "#1f4e79", "province": "#c0392b", "city": "#d68910", "county": "#27ae60"}

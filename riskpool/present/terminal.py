@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from rich.console import Console
 from rich.table import Table
 
 from ..summary import Sampling, Summary
+from .formats import TERMINAL_MISSING, as_given, millions, percent, times
 from .views import WEAKEST, groups, parties, weakest_nodes
 
-
-def money(x: float | None) -> str:
-    """Yuan as CNY millions, the unit analysts read budgets in."""
-    return "-" if x is None else f"{x / 1e6:,.1f}"
-
-
-def pct(p: float | None, se: float | None = None) -> str:
-    if p is None:
-        return "-"
-    return f"{100 * p:.1f}%" + (f" ± {100 * se:.1f}" if se is not None else "")
-
-
-def month(m: int | None) -> str:
-    return "-" if m is None else str(m)
+# the terminal's formats: money in bare CNY millions (the tables' titles say so), "%" unspaced, "-" for none
+money = partial(millions, missing=TERMINAL_MISSING)
+pct = partial(percent, sign="%", missing=TERMINAL_MISSING)
+month = partial(as_given, missing=TERMINAL_MISSING)
+multiple = partial(times, sign="x", missing=TERMINAL_MISSING)
 
 
 def sufficiency_table(summary: Summary) -> Table:
@@ -60,13 +54,11 @@ def party_table(summary: Summary) -> Table:
 
 def lending_line(summary: Summary) -> str:
     lend = summary.lending
-    mult = lend.multiplier_mean
-    lev = lend.leverage_peak_mean
     return (f"Lending: {money(lend.originated_mean)} CNY m originated on average "
             f"({lend.loans_originated_mean:.0f} loans), {money(lend.defaulted_ead_mean)} defaulted, "
             f"{money(lend.recovered_mean)} recovered; multiplier "
-            f"{'-' if mult is None else f'{mult:.1f}x'} of initial fund capital, peak outstanding "
-            f"{'-' if lev is None else f'{lev:.1f}x'}.")
+            f"{multiple(lend.multiplier_mean)} of initial fund capital, peak outstanding "
+            f"{multiple(lend.leverage_peak_mean)}.")
 
 
 def sampling_line(sampling: Sampling, paths: int) -> str:

@@ -14,6 +14,7 @@ import json
 import shlex
 import string
 from collections.abc import Mapping, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,10 @@ from ..files.runfolder import RESULT_FILES
 from ..importance import effective_sample_size
 from ..present import figures
 from ..present.charts import heatmap_axes, heatmap_grid
-from ..present.labels import LABELS, LANGS, Lang, money, month_label, percent, t
+from ..present.formats import MISSING, as_given, money, month_label, percent, rate_as_given, times
+from ..present.labels import LABELS, LANGS, Lang, t
 from ..present.views import funded_tiers, groups, parties, weakest_nodes
-from ..scenario import TIERS, Problem, Scenario, ScenarioError
+from ..scenario import TIERS, Problem, Scenario, ScenarioError, field_unit
 from ..study.sensitivity import INDICES_FILE
 from ..study.sizing import ANSWER_FILE
 from ..study.store import POINTS_FILE
@@ -46,18 +48,6 @@ HTML_LANG = {"zh": "zh-CN", "en": "en"}
 # no plotly logo or cloud link; charts follow the page width on screen
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 
-# How scenario values read: by dotted path, with any region id left out (regions.fund).
-MONEY_PATHS = {"rules.per_loan_cap", "rules.max_loan", "parties.guarantor.capital", "regions.fund",
-               "regions.annual_topup", "regions.lending.loan_size_mean", "sharing.bands.max_loan"}
-PERCENT_PATHS = {"credit.annual_pd", "credit.asset_correlation", "credit.city_correlation", "collateral.recovery_mean",
-                 "collateral.recovery_sd", "collateral.disposal_cost", "sharing.fund", "sharing.bank",
-                 "sharing.guarantor", "sharing.insurer", "sharing.evaluator", "sharing.tiers.province",
-                 "sharing.tiers.city", "sharing.tiers.county", "rules.circuit_breaker_npl", "rules.npl_warning",
-                 "rules.fund_interest_rate", "parties.guarantor.fee_rate", "parties.insurer.premium_rate",
-                 "regions.lending.ip_collateral_share"}
-MULTIPLE_PATHS = {"rules.leverage", "parties.insurer.loss_ratio_cap", "regions.pd_multiplier", "funds.scale"}
-ZERO_IS_NONE = {"rules.per_loan_cap", "rules.max_loan", "rules.leverage", "rules.circuit_breaker_npl", "rules.npl_warning"}
-CHOICE_PATHS = {"rules.compensation_basis", "rules.shortfall", "rules.leverage_scope"}
 OWN_TABLES = {"sharing.bands"}  # lists of tables, shown as tables of their own
 SCENARIO_PARTS = ("meta", "simulation", "credit", "collateral", "sharing", "rules", "parties")
 LENDING_FIELDS = ("initial_loans", "new_loans_per_year", "loan_size_mean", "loan_size_cv", "tenor_months",
@@ -182,20 +172,7 @@ def _page(lang: Lang, title: str, intro: Html, sections: list[Section], version:
     return "<!DOCTYPE html>\n" + el("html", head, body, lang=HTML_LANG[lang]) + "\n"
 
 
-# --------------------------------------------------------------------------- formats
-
-
-def _pct(x: float) -> str:
-    """A rate as given in the scenario, without rounding it away (1.5 %, 45 %)."""
-    return f"{100 * x:.6g} %"
-
-
-def _number(x: object) -> str:
-    return f"{x:.6g}" if isinstance(x, float) else str(x)
-
-
-def _times(x: float | None) -> str:
-    return "–" if x is None else f"{x:,.1f}×"
+# --------------------------------------------------------------------------- scenario values
 
 
 def generic_path(path: str) -> str:
@@ -222,24 +199,26 @@ def _paren(text: object, aside: object, lang: Lang) -> Html:
 
 
 def value_text(path: str, value: Any, lang: Lang) -> Html:
-    """A scenario value (of the field ``path``) as a reader takes it: money, per cent, multiples, choices in words."""
+    """A scenario value (of the field ``path``) as a reader takes it, by the field's unit
+    (riskpool.scenario.field_unit): money, per cent, multiples, choices in words."""
     if isinstance(value, list):
-        return join(("; " if value and isinstance(value[0], str) else ", ").join(_number(v) for v in value) or "–")
+        return join(("; " if value and isinstance(value[0], str) else ", ").join(as_given(v) for v in value) or MISSING)
     if value is None:
-        return join("–")
+        return join(MISSING)
     if isinstance(value, bool):
         return join(t("report.yes" if value else "report.no", lang))
-    if path in ZERO_IS_NONE and value == 0:
+    unit, zero_is_none = field_unit(path)
+    if zero_is_none and value == 0:
         return join(t("report.off", lang))
-    if path in CHOICE_PATHS:
+    if unit == "choice":
         return _paren(code(value), t(f"choice.{path.split('.')[-1]}.{value}", lang), lang)
-    if path in MONEY_PATHS:
+    if unit == "yuan":
         return join(money(value, lang))
-    if path in PERCENT_PATHS:
-        return join(_pct(value))
-    if path in MULTIPLE_PATHS:
-        return join(f"{value:.6g}×")
-    return join(_number(value))
+    if unit == "fraction":
+        return join(rate_as_given(value))
+    if unit == "multiple":
+        return join(as_given(value) + "×")
+    return join(as_given(value))
 
 
 # --------------------------------------------------------------------------- a run
@@ -299,7 +278,7 @@ def _sufficiency(summary: Summary, lang: Lang) -> Html:
 def _capital(summary: Summary, lang: Lang) -> Html:
     def cover(v: Group) -> str:
         need = v.required_capital.q99
-        return _times(v.capital / need) if need else "–"
+        return times(v.capital / need) if need else MISSING
 
     rows = [[name, money(v.capital, lang), money(v.required_capital.q95, lang),
              money(v.required_capital.q99, lang), cover(v)] for name, v in _groups(summary, lang)]
@@ -313,7 +292,8 @@ def _weakest(summary: Summary, lang: Lang) -> Html:
              month_label(v.first_shortfall_month.p50, lang), money(v.capital, lang),
              money(v.required_capital.q95, lang), money(v.payout_net.mean, lang)]
             for node, v in weakest_nodes(summary)]
-    head = [t("node", lang), t("name", lang), t("tier", lang), f"{t('p_shortfall', lang)} {t('report.pm_se', lang)}",
+    head = [t("node", lang), param_label("regions.name", lang), param_label("regions.tier", lang),
+            f"{t('p_shortfall', lang)} {t('report.pm_se', lang)}",
             t("first_shortfall", lang), t("capital", lang), t("required_q95", lang), t("payout_mean", lang)]
     return join(table(head, rows, "lllrrrrr"), note(t("report.weakest_note", lang)))
 
@@ -341,15 +321,15 @@ def _lending(summary: Summary, lang: Lang) -> Html:
         (t("report.defaults_mean", lang), f"{lend.defaults_mean:,.1f}"),
         (t("report.recovered_mean", lang), money(lend.recovered_mean, lang)),
         (t("report.initial_fund_capital", lang), money(lend.initial_fund_capital, lang)),
-        (t("multiplier", lang), _times(lend.multiplier_mean)),
-        (t("report.leverage_peak", lang), _times(lend.leverage_peak_mean)),
+        (t("multiplier", lang), times(lend.multiplier_mean)),
+        (t("report.leverage_peak", lang), times(lend.leverage_peak_mean)),
     ]
     return join(table([t("report.figure", lang), t("report.value", lang)], rows, "lr"),
                 note(t("report.lending_note", lang)))
 
 
 def _run_audit(folder: Contents, manifest: dict[str, Any], summary: Summary, lang: Lang) -> Html:
-    rows = [(t("report.a_seed", lang), manifest["seed"]), (t("report.a_paths", lang), f"{manifest['paths']:,}"),
+    rows = [(t("param.simulation.seed", lang), manifest["seed"]), (t("param.simulation.paths", lang), f"{manifest['paths']:,}"),
             *_provenance(folder, manifest, lang), (t("report.a_scenario_sha", lang), hash_code(manifest.get("scenario_sha256", "–"))),
             *_sampling(folder, summary, lang)]
     return join(_audit_tables(folder, manifest, rows, lang), _verify_block(manifest, "report.a_verify_text", lang))
@@ -436,10 +416,10 @@ def _sweep_report(folder: Contents, manifest: dict[str, Any], lang: Lang) -> tup
 def _sweep_spec(spec: dict[str, Any], lang: Lang) -> Html:
     rows = [[axis_label(a["path"], lang), code(a["path"]),
              Html(", ".join(value_text(generic_path(a["path"]), v, lang) for v in a["values"]))] for a in spec["axes"]]
-    return join(table([t("report.axis", lang), t("report.key", lang), t("report.values", lang)], rows),
+    return join(table([t("report.parameter", lang), t("report.key", lang), t("report.values", lang)], rows),
                 table([t("report.figure", lang), t("report.value", lang)],
-                      [[t("report.points", lang), f"{spec['points']:,}"], [t("report.a_paths", lang), f"{spec['paths']:,}"],
-                       [t("report.a_seed", lang), spec["seed"]]], "lr"),
+                      [[t("report.points", lang), f"{spec['points']:,}"], [t("param.simulation.paths", lang), f"{spec['paths']:,}"],
+                       [t("param.simulation.seed", lang), spec["seed"]]], "lr"),
                 note(t("report.sweep_note", lang)))
 
 
@@ -503,25 +483,25 @@ def _sensitivity_report(folder: Contents, manifest: dict[str, Any], lang: Lang) 
 def _ranges(asked: dict[str, Any], lang: Lang) -> Html:
     rows = [[axis_label(r["path"], lang), code(r["path"]), value_text(generic_path(r["path"]), r["low"], lang),
              value_text(generic_path(r["path"]), r["high"], lang)] for r in asked["ranges"]]
-    return join(table([t("report.axis", lang), t("report.key", lang), t("report.low", lang), t("report.high", lang)], rows, "llrr"),
+    return join(table([t("report.parameter", lang), t("report.key", lang), t("report.low", lang), t("report.high", lang)], rows, "llrr"),
                 note(t("report.design_note", lang)))
 
 
 def _indices(indices: dict[str, list], lang: Lang) -> Html:
     def index(x: float) -> str:
-        return f"{x:.3f}" if np.isfinite(x) else "–"
+        return f"{x:.3f}" if np.isfinite(x) else MISSING
 
     rows = [[t(figures.SOBOL_OUTPUTS[o], lang), axis_label(p, lang), index(s1), index(c1), index(st), index(ct)]
             for o, p, s1, c1, st, ct in zip(indices["output"], indices["parameter"], indices["S1"], indices["S1_conf"],
                                             indices["ST"], indices["ST_conf"])]
-    head = [t("report.output", lang), t("report.axis", lang), t("report.s1", lang), "± 95 %", t("report.st", lang), "± 95 %"]
+    head = [t("report.output", lang), t("report.parameter", lang), t("report.s1", lang), "± 95 %", t("report.st", lang), "± 95 %"]
     return table(head, rows, "llrrrr")
 
 
 def _batch_audit(folder: Contents, manifest: dict[str, Any], asked: dict[str, Any], base_sha: str, text: str,
                  lang: Lang) -> Html:
     """The audit section of a sweep, sensitivity study or sizing answer (many runs on one seed)."""
-    rows = [(t("report.a_seed", lang), asked["seed"]), (t("report.a_paths", lang), f"{asked['paths']:,}"),
+    rows = [(t("param.simulation.seed", lang), asked["seed"]), (t("param.simulation.paths", lang), f"{asked['paths']:,}"),
             *_provenance(folder, manifest, lang), (t("report.a_base_sha", lang), hash_code(base_sha))]
     return join(_audit_tables(folder, manifest, rows, lang), _verify_block(manifest, text, lang))
 
@@ -552,13 +532,13 @@ def _answer(asked: dict[str, Any], answer: dict[str, Any], lang: Lang) -> Html:
     if answer["scale"] is None:
         body = [note(t("report.s_unreached", lang, max=f"{asked.get('max_scale', 1024):.0f}"))]
     else:
-        high = t("report.beyond", lang) if answer["scale_high"] is None else f"{answer['scale_high']:.3f}×"
-        rows += [[t("report.s_scale", lang), f"{answer['scale']:.3f}×"],
-                 [t("report.s_interval", lang), f"{answer['scale_low']:.3f}× – {high}"],
+        high = t("report.beyond", lang) if answer["scale_high"] is None else times(answer["scale_high"], digits=3)
+        rows += [[t("report.s_scale", lang), times(answer["scale"], digits=3)],
+                 [t("report.s_interval", lang), f"{times(answer['scale_low'], digits=3)} – {high}"],
                  [t("report.s_capital_needed", lang), money(answer["capital_needed"], lang)],
                  [t("report.s_sufficiency", lang), percent(answer["sufficiency"], answer["sufficiency_se"], digits=2)]]
         body = []
-    rows.append([t("report.s_leverage", lang), t("report.s_kept" if asked["keep_leverage"] else "report.s_lifted", lang)])
+    rows.append([t("param.rules.leverage", lang), t("report.s_kept" if asked["keep_leverage"] else "report.s_lifted", lang)])
     return join(table([t("report.figure", lang), t("report.value", lang)], rows, "lr"), *body, note(t("report.size_note", lang)))
 
 
@@ -571,12 +551,12 @@ def _scenario(scenario: dict[str, Any], lang: Lang) -> Html:
     for part in SCENARIO_PARTS:
         model = _submodel(Scenario, part)
         rows = _param_rows(scenario.get(part, {}), model, part, lang)
-        parts.append(join(el("h3", t(f"report.scn_{part}", lang)),
+        parts.append(join(el("h3", t(f"section.{part}", lang)),
                           table([t("report.parameter", lang), t("report.key", lang), t("report.value", lang)], rows,
                                 cls="params")))
         if part == "sharing":
             parts.append(_bands(scenario["sharing"].get("bands", []), lang))
-    return join(*parts, el("h3", t("report.scn_regions", lang)), _regions(scenario["regions"], lang))
+    return join(*parts, el("h3", t("section.regions", lang)), _regions(scenario["regions"], lang))
 
 
 def _submodel(model: type[BaseModel] | None, name: str) -> type[BaseModel] | None:
@@ -598,20 +578,19 @@ def _param_rows(data: dict[str, Any], model: type[BaseModel] | None, prefix: str
 
 
 def _param_name(path: str, model: type[BaseModel] | None, key: str, lang: Lang) -> Html:
-    """The parameter's name, with the scenario model's description of it where it has one."""
-    field = model.model_fields.get(key) if model is not None else None
-    described = field is not None and field.description
-    text = (ZH_DESCRIPTIONS.get(path, "") if lang == "zh" else field.description) if described else ""
-    return join(param_label(path, lang), el("span", text, class_="desc") if text else "")
+    """The parameter's name, with what it means (``help.<path>``) where the catalogue says."""
+    described = model is not None and key in model.model_fields and f"help.{path}" in LABELS
+    return join(param_label(path, lang), el("span", t(f"help.{path}", lang), class_="desc") if described else "")
 
 
 def _bands(bands: list[dict[str, Any]], lang: Lang) -> Html:
     if not bands:
         return note(t("report.no_bands", lang))
     shares = ("fund", "bank", "guarantor", "insurer", "evaluator")
-    rows = [[money(b["max_loan"], lang), *(_pct(b[s]) for s in shares)] for b in sorted(bands, key=lambda b: b["max_loan"])]
+    rows = [[money(b["max_loan"], lang), *(rate_as_given(b[s]) for s in shares)]
+            for b in sorted(bands, key=lambda b: b["max_loan"])]
     head = [param_label("sharing.bands.max_loan", lang), *(t("party_fund" if s == "fund" else s, lang) for s in shares)]
-    return join(el("h3", t("report.scn_bands", lang)), table(head, rows, "rrrrrr"))
+    return join(el("h3", t("section.sharing.bands", lang)), table(head, rows, "rrrrrr"))
 
 
 def _regions(regions: list[dict[str, Any]], lang: Lang) -> Html:
@@ -634,8 +613,7 @@ def _regions(regions: list[dict[str, Any]], lang: Lang) -> Html:
               "lending.initial_loans": f"{sum(x['initial_loans'] for x in lending):,}",
               "lending.new_loans_per_year": f"{sum(x['new_loans_per_year'] for x in lending):,.6g}"}
     rows.append([el("strong", t("report.total", lang)), "", "", "", *(totals.get(c, "") for c in cols)])
-    head = [param_label("regions.id", lang), t("name", lang), t("tier", lang), param_label("regions.parent", lang),
-            *(param_label(f"regions.{c}", lang) for c in cols)]
+    head = [param_label(f"regions.{c}", lang) for c in ("id", "name", "tier", "parent", *cols)]
     funded = sum(r.get("fund") is not None for r in regions)
     return join(note(t("report.regions_note", lang, n=len(regions), funded=funded, lending=len(lending))),
                 el("div", table(head, rows, "llll" + "r" * len(cols)), class_="wide"))
@@ -647,14 +625,16 @@ def _regions(regions: list[dict[str, Any]], lang: Lang) -> Html:
 def _methodology(scenario: dict[str, Any], paths: int, lang: Lang) -> Html:
     values, sources = _rule_values(scenario, lang)
     months = 12 * scenario["simulation"]["horizon_years"]
-    brief = [el("p", text[lang].format(paths=paths, months=months)) for text in MODEL_BRIEF]
-    order = el("ol", *(el("li", step[lang]) for step in MONTH_ORDER))
+    brief = [el("p", t(f"report.brief_{name}", lang, paths=paths, months=months)) for name in MODEL_BRIEF]
+    order = el("ol", *(el("li", t(f"report.step_{name}", lang)) for name in MONTH_ORDER))
     rows = []
-    for rule in RULES:
-        names = [f for _, f, _, _ in string.Formatter().parse(rule[lang]) if f]
-        text = Html(rule[lang].format(**{n: _inner(values[n]) for n in names}))
+    for name in RULES:
+        rule = t(f"report.rule_{name}", lang)  # placeholders filled with HTML below
+        names = [f for _, f, _, _ in string.Formatter().parse(rule) if f]
+        text = Html(rule.format(**{n: _inner(values[n]) for n in names}))
         keys = dict.fromkeys(sources[n] for n in names)  # in order of appearance, once each
-        rows.append([rule["title_" + lang], join(text, el("span", Html(", ".join(code(k) for k in keys)), class_="desc"))])
+        rows.append([t(f"report.rule_{name}_title", lang),
+                     join(text, el("span", Html(", ".join(code(k) for k in keys)), class_="desc"))])
     return join(el("h3", t("report.method_model", lang)), *brief, el("h3", t("report.method_order", lang)), order,
                 el("h3", t("report.method_rules", lang)),
                 table([t("report.rule", lang), t("report.note", lang)], rows, cls="rules"))
@@ -694,176 +674,15 @@ def _rule_values(scenario: dict[str, Any], lang: Lang) -> tuple[dict[str, object
 
 # --------------------------------------------------------------------------- prose and style
 
-# Chinese for the scenario model's field descriptions (riskpool/scenario.py), which are English.
-ZH_DESCRIPTIONS = {
-    "simulation.horizon_years": "模拟年数；月数 T = 12 × 年数。",
-    "simulation.paths": "蒙特卡洛模拟路径数。",
-    "simulation.seed": "numpy SeedSequence 的根种子。",
-    "credit.annual_pd": "单笔贷款的年违约概率。",
-    "credit.stress": "各年违约概率的乘数；个数等于模拟年数；默认均为 1。",
-    "collateral.recovery_mean": "回收金额占违约敞口的平均比例（Beta 分布）。",
-}
+# The methodology's paragraphs, steps and rules, in order: report.brief_*, report.step_* and
+# report.rule_* (with report.rule_*_title) of riskpool/present/labels.toml. A rule's placeholders
+# are scenario keys with "_" for "." or the derived names of _rule_values.
+MODEL_BRIEF = ("model", "shortfall", "random")
+MONTH_ORDER = ("inflows", "recoveries", "queue", "defaults", "claims", "maturities", "originations", "month_end")
+RULES = ("defaults", "recoveries", "lending", "limits", "claims", "sharing", "shortfalls", "parties", "clawback",
+         "inflows", "horizon")
 
-MODEL_BRIEF = (
-    {"zh": "{paths:,} 条模拟路径中的每一条，都是 {months} 个月的一种可能历史。贷款在各县发放。贷款违约后，损失由补偿资金池、银行以及情景中设有的担保机构、"
-           "保险机构和评估机构分担；资金池承担的部分再在省、市、县三级资金之间分配。质押的专利或商标随后处置，所得按各方已付比例返还。",
-     "en": "Each of the {paths:,} simulated paths is one possible history of {months} months. Loans are made in counties. "
-           "When a loan defaults, its loss is shared between the fund, the bank and, where the scenario has them, a "
-           "guarantor, an insurer and the evaluator; the fund's part is split between the province, city and county "
-           "funds. The pledged patents or trademarks are sold later, and the proceeds are shared back in proportion "
-           "to what each party paid."},
-    {"zh": "资金余额不足以支付应付部分时，即出现资金缺口。充足率是期内该范围内任何资金都未出现缺口的路径所占比例，其标准误为 √(p(1 − p)/n)。"
-           "所需资金为：在每条路径上，资金累计应付额超过累计流入额（利息、补充资金、追偿返还）的最大差额，再取其在各路径间的 95% 与 99% 分位数。",
-     "en": "A fund runs short (has a shortfall) when its balance cannot pay a part it is asked to pay. Sufficiency is "
-           "the share of paths in which no fund of the group ever runs short within the horizon; its standard error "
-           "is √(p(1 − p)/n). Required capital is, per path, the largest excess of what the fund was asked to pay over "
-           "what came in (interest, top-ups, clawbacks), taken at its 95 % and 99 % quantiles over paths."},
-    {"zh": "所有随机抽样只由随机种子决定，按每块 250 条路径在应用规则之前完成；规则本身不含随机性。因此，相同的情景、种子和路径数在任意进程数下都给出完全相同的结果，"
-           "并可用 riskpool verify 根据 manifest.json 重新运行复核（见审计信息）。完整的模型说明见 riskpool 的 docs/model.md。",
-     "en": "Every random draw comes from the seed alone, in blocks of 250 paths, before any rule is applied; the rules "
-           "themselves are deterministic. The same scenario, seed and number of paths therefore give identical "
-           "results on any number of processes, and riskpool verify can rerun a run from its manifest.json (see the "
-           "audit section). The full specification is riskpool's docs/model.md."},
-)
-
-MONTH_ORDER = (
-    {"zh": "资金流入：各资金按月初余额计息，并于第 12、24……月收到年度补充资金；担保费与保费按在贷余额计收。",
-     "en": "Inflows: every fund earns interest on its opening balance and, in months 12, 24, …, its annual top-up; "
-           "guarantee fees and insurance premiums are earned on the outstanding loans."},
-    {"zh": "处置回收：本月完成处置的质押物回收入账，并按各方已付比例返还。",
-     "en": "Recoveries: collateral sold this month is booked and shared back in proportion to what each party paid."},
-    {"zh": "排队补偿：各资金按先后顺序，用余额支付排队中的补偿。",
-     "en": "Queued claims: each fund pays its queue, oldest first, from its balance."},
-    {"zh": "违约：本月违约的贷款退出正常贷款，并确定其申请补偿与处置的月份。",
-     "en": "Defaults: loans defaulting this month leave the performing book; their claim and sale months are fixed."},
-    {"zh": "新增补偿：本月到期的补偿申请在各方之间分担，并在各级资金之间分配；不能足额支付的资金即出现缺口。",
-     "en": "New claims: claims due this month are shared between the parties and split between the fund tiers; a "
-           "fund that cannot pay in full has a shortfall."},
-    {"zh": "到期：到期贷款归还并退出。", "en": "Maturities: loans reaching their tenor are repaid and leave the book."},
-    {"zh": "新增放款：先检查熔断，再在单笔金额上限与放大倍数上限内发放新贷款。",
-     "en": "Originations: the circuit breaker is checked, then new loans are made within the size limit and the "
-           "leverage cap."},
-    {"zh": "月末：记录各资金余额，以及计算所需资金所用的缺口。",
-     "en": "Month end: each fund's balance is recorded, with the gap behind the required capital."},
-)
-
-# The rules of docs/model.md sections 3-5, with the scenario's values in the placeholders
-# (dotted keys with "_" for ".", or the derived names of _rule_values).
-RULES = (
-    {"title_zh": "违约", "title_en": "Defaults",
-     "zh": "每笔贷款的年违约概率为 {credit_annual_pd}，再乘以所在县的违约率系数和当年的压力系数（{credit_stress}）。年度系统性因子（资产相关系数 "
-           "{credit_asset_correlation}）和城市因子（相关系数 {credit_city_correlation}）使违约在不利年份集中发生（Vasicek 单因子模型）。",
-     "en": "Each loan defaults with the annual probability {credit_annual_pd}, times its county's PD multiplier and the "
-           "year's stress factor ({credit_stress}). A yearly economy-wide factor (asset correlation "
-           "{credit_asset_correlation}) and a city factor (correlation {credit_city_correlation}) make defaults "
-           "cluster in bad years (Vasicek one-factor model)."},
-    {"title_zh": "处置回收", "title_en": "Recoveries",
-     "zh": "质押的知识产权在违约后平均 {collateral_disposal_months_mean} 个月处置（标准差 {collateral_disposal_months_sd}，至少 1 个月）。回收金额占贷款的比例服从 "
-           "Beta 分布，均值 {collateral_recovery_mean}，标准差 {collateral_recovery_sd}，并扣除 {collateral_disposal_cost} 的处置费用；"
-           "经济周期敏感度 {collateral_recovery_factor_loading} 使回收率在不利年份下降。",
-     "en": "The pledged IP is sold {collateral_disposal_months_mean} months after default on average (standard "
-           "deviation {collateral_disposal_months_sd}, at least one month). It fetches a Beta-distributed share of the "
-           "loan with mean {collateral_recovery_mean} and standard deviation {collateral_recovery_sd}, less disposal "
-           "costs of {collateral_disposal_cost}; a downturn loading of {collateral_recovery_factor_loading} lowers "
-           "recoveries in bad years."},
-    {"title_zh": "放款", "title_en": "Lending",
-     "zh": "共有 {lending_counties} 个县放款：期初在贷 {initial_loans} 笔，每年随机（泊松分布）新增约 {new_loans} 笔贷款申请；贷款金额服从对数正态分布，期限按各县设定。",
-     "en": "{lending_counties} counties lend: {initial_loans} loans are on the book at the start, and about {new_loans} "
-           "new loan applications a year arrive at random (Poisson), with lognormal sizes and each county's tenor."},
-    {"title_zh": "放款限制", "title_en": "Origination limits",
-     "zh": "新贷款在下列情况下不予发放：金额超过 {rules_max_loan}；发放后在贷余额将超过资金余额的 {rules_leverage}（{rules_leverage_scope}）；"
-           "或所在县处于熔断期——县不良率超过 {rules_circuit_breaker_npl} 时暂停新增放款 {rules_circuit_breaker_months} 个月。"
-           "不良率超过预警线 {rules_npl_warning} 的月份另行统计。被拒贷款直接放弃，不顺延。",
-     "en": "A new loan is refused if it is larger than {rules_max_loan}, if it would take outstanding loans above "
-           "{rules_leverage} the funds' balance ({rules_leverage_scope}), or if its county is stopped: a county whose "
-           "non-performing ratio exceeds {rules_circuit_breaker_npl} stops new lending for "
-           "{rules_circuit_breaker_months} months. Months above the warning ratio {rules_npl_warning} are counted. "
-           "Refused loans are dropped, not deferred."},
-    {"title_zh": "补偿申请", "title_en": "Claims",
-     "zh": "违约后 {rules_claim_lag_months} 个月申请补偿，补偿基数为 {rules_compensation_basis}。若届时质押物已处置，回收款先归银行，按净损失申请补偿。",
-     "en": "A claim falls due {rules_claim_lag_months} months after default, on the basis "
-           "{rules_compensation_basis}. If the collateral is sold by then, the recovery goes to the bank first and the "
-           "claim is on the net loss."},
-    {"title_zh": "风险分担", "title_en": "Loss sharing",
-     "zh": "可补偿损失（按贷款的知识产权质押占比计）由补偿资金池承担 {sharing_fund}，银行 {sharing_bank}，担保机构 {sharing_guarantor}，"
-           "保险机构 {sharing_insurer}，评估机构 {sharing_evaluator}；按贷款金额分档：{bands}。资金池部分每笔以 {rules_per_loan_cap} 为上限，"
-           "并按省级 {sharing_tiers_province}、市级 {sharing_tiers_city}、县级 {sharing_tiers_county} 分配。"
-           "未设本级资金的地区，其应付部分转由最近的上级资金承担；上级均无资金时由银行承担。",
-     "en": "Of the eligible loss (the loan's IP collateral share of it), the fund bears {sharing_fund}, the bank "
-           "{sharing_bank}, the guarantor {sharing_guarantor}, the insurer {sharing_insurer} and the evaluator "
-           "{sharing_evaluator}; sharing bands by loan size: {bands}. The fund's part is capped at "
-           "{rules_per_loan_cap} a loan and split province {sharing_tiers_province}, city {sharing_tiers_city}, "
-           "county {sharing_tiers_county}. A region without a fund passes its part to the nearest fund above it, or "
-           "to the bank if there is none."},
-    {"title_zh": "资金缺口", "title_en": "Shortfalls",
-     "zh": "资金余额不足以足额支付时，该资金当月出现缺口；不足部分的处理方式为 {rules_shortfall}。资金余额不会为负。",
-     "en": "A fund that cannot pay a part in full from its balance has a shortfall that month; the rest is handled by "
-           "the policy {rules_shortfall}. Balances never go below zero."},
-    {"title_zh": "担保与保险", "title_en": "Guarantor and insurer",
-     "zh": "担保机构以其资本 {parties_guarantor_capital} 加上已收担保费（按被担保贷款每年 {parties_guarantor_fee_rate}）为限代偿；保险机构以已收保费"
-           "（按承保贷款每年 {parties_insurer_premium_rate}）的 {parties_insurer_loss_ratio_cap} 为限赔付。二者不能支付的部分由银行承担。",
-     "en": "The guarantor pays up to its capital {parties_guarantor_capital} plus the fees it has earned "
-           "({parties_guarantor_fee_rate} a year on guaranteed loans); the insurer pays up to "
-           "{parties_insurer_loss_ratio_cap} the premiums it has earned ({parties_insurer_premium_rate} a year on "
-           "insured loans). What either cannot pay falls to the bank."},
-    {"title_zh": "追偿返还", "title_en": "Clawback",
-     "zh": "按本金补偿后再处置质押物的，各方按其在该笔贷款上已付金额的相同比例获得返还；资金池获得的返还先冲减其对该笔贷款仍欠付的部分。",
-     "en": "When the collateral is sold after a principal claim, every party gets back the same fraction of what it "
-           "paid on the loan; a fund's share first cancels what it still owes on that loan."},
-    {"title_zh": "资金流入", "title_en": "Fund inflows",
-     "zh": "各级资金期初合计 {capital}。每月按月初余额以年利率 {rules_fund_interest_rate} 计息；年度补充资金（合计每年 {topups}）于第 12、24……月到账。",
-     "en": "The funds start with {capital} in all. Every month each earns interest at {rules_fund_interest_rate} a "
-           "year on its opening balance; annual top-ups ({topups} a year in all) arrive in months 12, 24, …"},
-    {"title_zh": "模拟期末", "title_en": "Horizon",
-     "zh": "模拟在 {months} 个月（{simulation_horizon_years} 年）后结束：尚未到期的补偿申请由银行承担，尚未处置的质押物不计回收，各资金仍欠付的金额计为未付补偿。",
-     "en": "The simulation stops after {months} months ({simulation_horizon_years} years): claims not yet due fall "
-           "to the bank, collateral not yet sold recovers nothing, and what funds still owe is reported as unpaid."},
-)
-
-CSS = """
-:root { --ink: #1b2631; --muted: #566573; --line: #d5d8dc; --accent: #1f4e79; --head: #eaf0f6; }
-body { font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC", "WenQuanYi Micro Hei",
-       "Microsoft YaHei", "PingFang SC", sans-serif; color: var(--ink); line-height: 1.55; font-size: 15px;
-       max-width: 840px; margin: 0 auto; padding: 24px; }
-h1 { color: var(--accent); font-size: 1.65em; margin: 0.2em 0 0.4em; }
-h2 { color: var(--accent); border-bottom: 2px solid var(--accent); padding-bottom: 3px; margin-top: 1.8em; }
-h3 { margin: 1.4em 0 0.4em; font-size: 1.08em; }
-header p { margin: 0.3em 0; }
-.headline { font-size: 1.1em; background: var(--head); border-left: 4px solid var(--accent); padding: 8px 12px; }
-.warning { background: #fef5e7; border-left: 4px solid #d68910; padding: 6px 12px; }
-.note { color: var(--muted); font-size: 0.9em; }
-.desc { display: block; color: var(--muted); font-size: 0.85em; }
-nav.toc ol { columns: 2; margin: 0; }
-nav.toc a { color: var(--accent); text-decoration: none; }
-table { border-collapse: collapse; width: 100%; margin: 0.5em 0 1em; font-size: 0.9em; }
-th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
-thead th { background: var(--head); }
-.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.num, td code { white-space: nowrap; }
-td code.hash { white-space: normal; word-break: break-all; }
-table.params td:first-child, table.audit td:first-child { width: 38%; }
-table.params td:nth-child(2) { width: 32%; }
-table.rules td:first-child { width: 16%; }
-table.groups td:first-child { white-space: nowrap; }
-.wide table { font-size: 0.74em; }
-.wide th, .wide td { padding: 2px 4px; }
-.wide td { white-space: nowrap; }
-code, pre { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 0.92em; }
-pre.cmd { background: #f4f6f7; border-left: 3px solid var(--accent); padding: 8px 12px; white-space: pre-wrap;
-          word-break: break-all; }
-.figure { margin: 0.5em 0; }
-@page { size: A4; margin: 15mm; }
-@media print {
-  body { max-width: none; padding: 0; font-size: 10.5pt; }
-  nav.toc { break-after: page; page-break-after: always; }
-  section + section { break-before: page; page-break-before: always; }
-  h2, h3 { break-after: avoid; page-break-after: avoid; }
-  tr, .figure, pre { break-inside: avoid; page-break-inside: avoid; }
-  thead { display: table-header-group; }
-  .modebar, .modebar-container { display: none !important; }
-  a { color: inherit; text-decoration: none; }
-}
-"""
+CSS = (resources.files(__package__) / "report.css").read_text(encoding="utf-8")
 
 
 # kind of result folder: (files it must hold, the report's title, intro and sections)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .. import scenario as scenario_mod
-from ..scenario import Problem, Scenario, ScenarioError
+from ..present.labels import LABELS, Lang, t
+from ..scenario import Problem, Scenario, ScenarioError, field_unit
 
 Kind = Literal["float", "int", "choice", "list"]
 SCALE_PREFIX = "funds."
@@ -23,87 +24,91 @@ MAX_APP_PATHS = 20_000  # larger runs belong to the CLI, on all cores
 
 @dataclass(frozen=True)
 class Control:
-    """One editable parameter: its scenario path, labels, widget kind and bounds."""
+    """One editable parameter: its scenario path, widget kind and bounds. Its name is the
+    parameter's (``param.<path>`` of riskpool/present/labels.toml) unless ``name`` gives the key of
+    another label (a share is named by the party or tier that bears it)."""
 
     path: str
-    zh: str
-    en: str
     kind: Kind = "float"
     low: float | None = None
     high: float | None = None
     step: float | None = None
     fmt: str | None = None
     choices: tuple[str, ...] = ()
+    name: str | None = None
 
-    def label(self, lang: str) -> str:
-        return self.zh if lang == "zh" else self.en
+    def label(self, lang: Lang) -> str:
+        """The parameter's name, with its money unit and what 0 means where the field says."""
+        unit, zero_is_none = field_unit(self.path)
+        notes = [t(key, lang) for key, wanted in (("unit_yuan", unit == "yuan"), ("unit_zero_is_none", zero_is_none))
+                 if wanted]
+        name = t(self.name or f"param.{self.path}", lang)
+        if not notes:
+            return name
+        return f"{name}（{'，'.join(notes)}）" if lang == "zh" else f"{name} ({', '.join(notes)})"
+
+    def help(self, lang: Lang) -> str | None:
+        """What the parameter means (``help.<path>``), and how a list is typed."""
+        texts = [t(key, lang) for key in (f"help.{self.path}", "list_help" if self.kind == "list" else "")
+                 if key in LABELS]
+        return " ".join(texts) or None
+
+    def choice_label(self, value: str) -> str:
+        """A choice in both languages: Streamlit keeps a keyed selectbox's option texts across reruns."""
+        key = f"choice.{self.path.split('.')[-1]}.{value}"
+        return f"{t(key, 'zh')} / {t(key, 'en')}"
 
 
 @dataclass(frozen=True)
 class Section:
+    """Controls shown together; titled ``section.<key>`` unless ``title`` gives another key."""
+
     key: str
-    zh: str
-    en: str
     controls: tuple[Control, ...]
     sums_to_one: bool = False  # shares: the live check that they sum to 1
+    title: str | None = None
 
-    def label(self, lang: str) -> str:
-        return self.zh if lang == "zh" else self.en
-
-
-def _share(path: str, zh: str, en: str) -> Control:
-    return Control(path, zh, en, low=0.0, high=1.0, step=0.01, fmt="%.3f")
+    def label(self, lang: Lang) -> str:
+        return t(self.title or f"section.{self.key}", lang)
 
 
-def _scale(path: str, zh: str, en: str) -> Control:
-    return Control(path, zh, en, low=0.0, high=100.0, step=0.1, fmt="%.2f")
+def _share(path: str, name: str) -> Control:
+    return Control(path, low=0.0, high=1.0, step=0.01, fmt="%.3f", name=name)
+
+
+def _scale(path: str) -> Control:
+    return Control(path, low=0.0, high=100.0, step=0.1, fmt="%.2f")
 
 
 SECTIONS: tuple[Section, ...] = (
-    Section("credit", "信用风险", "Credit risk", (
-        Control("credit.annual_pd", "年违约率", "Annual default rate (PD)", low=0.0, high=1.0, step=0.005, fmt="%.4f"),
-        Control("credit.asset_correlation", "资产相关系数", "Asset correlation", low=0.0, high=0.99, step=0.01, fmt="%.3f"),
-        Control("credit.stress", "逐年压力倍数（逗号分隔）", "Stress multiplier per year (comma-separated)", kind="list"),
+    Section("credit", (
+        Control("credit.annual_pd", low=0.0, high=1.0, step=0.005, fmt="%.4f"),
+        Control("credit.asset_correlation", low=0.0, high=0.99, step=0.01, fmt="%.3f"),
+        Control("credit.stress", kind="list"),
     )),
-    Section("collateral", "质押物处置", "Collateral disposal", (
-        Control("collateral.recovery_mean", "平均回收率", "Recovery mean", low=0.0, high=1.0, step=0.01, fmt="%.3f"),
-        Control("collateral.recovery_sd", "回收率标准差", "Recovery sd", low=0.0, high=0.5, step=0.01, fmt="%.3f"),
-        Control("collateral.disposal_months_mean", "平均处置时长（月）", "Disposal delay, mean (months)",
-                low=0.0, high=600.0, step=1.0, fmt="%.1f"),
+    Section("collateral", (
+        Control("collateral.recovery_mean", low=0.0, high=1.0, step=0.01, fmt="%.3f"),
+        Control("collateral.recovery_sd", low=0.0, high=0.5, step=0.01, fmt="%.3f"),
+        Control("collateral.disposal_months_mean", low=0.0, high=600.0, step=1.0, fmt="%.1f"),
     )),
-    Section("sharing", "损失分担比例", "Loss sharing", (
-        _share("sharing.fund", "风险补偿资金池", "Fund"),
-        _share("sharing.bank", "银行", "Bank"),
-        _share("sharing.guarantor", "担保机构", "Guarantor"),
-        _share("sharing.insurer", "保险机构", "Insurer"),
-        _share("sharing.evaluator", "评估机构", "Evaluator"),
-    ), sums_to_one=True),
-    Section("sharing.tiers", "省市县分担", "Split between tiers", (
-        _share("sharing.tiers.province", "省级", "Province"),
-        _share("sharing.tiers.city", "市级", "City"),
-        _share("sharing.tiers.county", "县级", "County"),
-    ), sums_to_one=True),
-    Section("rules", "补偿规则", "Compensation rules", (
-        Control("rules.claim_lag_months", "申请补偿滞后（月）", "Claim lag (months)", kind="int", low=0, high=600, step=1),
-        Control("rules.per_loan_cap", "单笔补偿上限（元，0 为不设）", "Cap per loan (yuan, 0 = none)",
-                low=0.0, high=1e12, step=100_000.0, fmt="%.0f"),
-        Control("rules.shortfall", "资金不足时", "When a fund runs short", kind="choice", choices=("queue", "parent", "bank")),
-        Control("rules.leverage", "放大倍数上限（0 为不设）", "Leverage cap (0 = none)", low=0.0, high=1e6, step=1.0, fmt="%.1f"),
-        Control("rules.circuit_breaker_npl", "熔断不良率（0 为不设）", "Circuit-breaker NPL ratio (0 = none)",
-                low=0.0, high=1.0, step=0.01, fmt="%.3f"),
+    Section("sharing", tuple(_share(f"sharing.{party}", "party_fund" if party == "fund" else party)
+                             for party in scenario_mod.PARTIES), sums_to_one=True, title="section.shares"),
+    Section("sharing.tiers", tuple(_share(f"sharing.tiers.{tier}", tier) for tier in scenario_mod.TIERS),
+            sums_to_one=True),
+    Section("rules", (
+        Control("rules.claim_lag_months", kind="int", low=0, high=600, step=1),
+        Control("rules.per_loan_cap", low=0.0, high=1e12, step=100_000.0, fmt="%.0f"),
+        Control("rules.shortfall", kind="choice", choices=("queue", "parent", "bank")),
+        Control("rules.leverage", low=0.0, high=1e6, step=1.0, fmt="%.1f"),
+        Control("rules.circuit_breaker_npl", low=0.0, high=1.0, step=0.01, fmt="%.3f"),
     )),
-    Section("funds", "资金规模（倍数）", "Fund sizes (multipliers)", (
-        _scale("funds.scale", "全部资金与补充", "All funds and top-ups"),
-        _scale("funds.province.fund_scale", "省级初始资金", "Province: initial fund"),
-        _scale("funds.province.topup_scale", "省级年度补充", "Province: annual top-up"),
-        _scale("funds.city.fund_scale", "市级初始资金", "City: initial funds"),
-        _scale("funds.city.topup_scale", "市级年度补充", "City: annual top-ups"),
-        _scale("funds.county.fund_scale", "县级初始资金", "County: initial funds"),
-        _scale("funds.county.topup_scale", "县级年度补充", "County: annual top-ups"),
+    Section("funds", (
+        _scale("funds.scale"),
+        *(_scale(f"funds.{tier}.{name}") for tier in scenario_mod.TIERS for name in ("fund_scale", "topup_scale")),
     )),
-    Section("simulation", "模拟设置", "Simulation", (
-        Control("simulation.paths", "路径数", "Paths", kind="int", low=100, high=MAX_APP_PATHS, step=500),
-        Control("simulation.seed", "随机种子", "Seed", kind="int", low=0, high=2**53 - 1, step=1),
+    Section("simulation", (
+        Control("simulation.paths", kind="int", low=100, high=MAX_APP_PATHS, step=500),
+        Control("simulation.seed", kind="int", low=0, high=2**53 - 1, step=1),
     )),
 )
 CONTROLS: tuple[Control, ...] = tuple(c for s in SECTIONS for c in s.controls)

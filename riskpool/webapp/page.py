@@ -16,12 +16,12 @@ import streamlit as st
 from .. import scenario as scenario_mod
 from ..files.atomic import json_text
 from ..present import figures, views
-from ..present.labels import Lang, money, month_label, percent
+from ..present.formats import money, month_label, percent, plus_minus, times
+from ..present.labels import Lang, t
 from ..scenario import Problem, Scenario, ScenarioError
 from ..study.sizing import MAX_SCALE
 from ..summary import Summary
 from ..webapp import analysis, controls
-from .text import tr
 
 APP_PATHS = 2_000  # the app's default: an answer in about a second on one core
 CACHE_ENTRIES = 4  # each entry keeps a run's arrays: about 40 MB at 2,000 paths of the baseline
@@ -30,17 +30,17 @@ LANG_NAMES = {"zh": "中文", "en": "English"}
 
 def main() -> None:
     st.set_page_config(page_title="riskpool", page_icon="📊", layout="wide")
-    lang = st.sidebar.radio(tr("language", "zh"), list(LANG_NAMES), format_func=LANG_NAMES.get, key="lang",
+    lang = st.sidebar.radio(t("language", "zh"), list(LANG_NAMES), format_func=LANG_NAMES.get, key="lang",
                             horizontal=True)
-    st.title(tr("title", lang))
-    st.caption(tr("intro", lang))
+    st.title(t("title", lang))
+    st.caption(t("intro", lang))
     base = scenario_input(lang)
     values = sync_controls(base)
     edited, problems = apply_edits(base, values)
     placed = controls.place(problems)
     parameter_inputs(values, placed, edited, lang)
     if run_button(edited, placed.get("", []), lang):
-        with st.spinner(tr("run", lang)):
+        with st.spinner(t("run", lang)):
             st.session_state["result"] = run(edited)
     show_result(base, edited, lang)
 
@@ -51,16 +51,16 @@ def main() -> None:
 def scenario_input(lang: Lang) -> Scenario:
     """The scenario the analyst starts from: a bundled one, or an uploaded TOML file."""
     sidebar = st.sidebar
-    sidebar.header(tr("scenario", lang))
+    sidebar.header(t("scenario", lang))
     names = scenario_mod.bundled_names()
-    name = sidebar.selectbox(tr("bundled", lang), names, index=names.index(scenario_mod.DEFAULT_SCENARIO), key="source")
+    name = sidebar.selectbox(t("bundled", lang), names, index=names.index(scenario_mod.DEFAULT_SCENARIO), key="source")
     kib = scenario_mod.MAX_UPLOAD_BYTES // 1024
-    upload = sidebar.file_uploader(tr("upload", lang), type=["toml"], key="upload", help=tr("upload_help", lang, kib=kib))
+    upload = sidebar.file_uploader(t("upload", lang), type=["toml"], key="upload", help=t("upload_help", lang, kib=kib))
     if upload is not None:
         data = upload.getvalue()
         try:
             base = _uploaded(data, upload.name)
-            sidebar.success(tr("using_upload", lang, name=upload.name))
+            sidebar.success(t("using_upload", lang, name=upload.name))
             return base
         except ScenarioError as exc:
             for problem in exc.problems:
@@ -100,7 +100,7 @@ def apply_edits(base: Scenario, values: dict[str, Any]) -> tuple[Scenario | None
 def parameter_inputs(values: dict[str, Any], placed: dict[str, list[Problem]], edited: Scenario | None,
                      lang: Lang) -> None:
     sidebar = st.sidebar
-    sidebar.header(tr("parameters", lang))
+    sidebar.header(t("parameters", lang))
     for section in controls.SECTIONS:
         with sidebar.expander(section.label(lang), expanded=section.key in ("credit", "collateral")):
             for control in section.controls:
@@ -116,23 +116,22 @@ def parameter_inputs(values: dict[str, Any], placed: dict[str, list[Problem]], e
 def _tier_totals(s: Scenario, lang: Lang) -> None:
     """What the multipliers amount to: each tier's initial funds and yearly top-ups, in money."""
     for total in views.tier_totals(s):
-        st.caption(tr("tier_total", lang, tier=tr(total.tier, lang), fund=money(total.capital, lang),
+        st.caption(t("tier_total", lang, tier=t(total.tier, lang), fund=money(total.capital, lang),
                       topup=money(total.annual_topup, lang)))
 
 
 def control_widget(control: controls.Control, lang: Lang) -> None:
-    label, key = control.label(lang), control.path
+    label, key, tip = control.label(lang), control.path, control.help(lang)
     if control.kind == "choice":
-        # Streamlit keeps a keyed selectbox's option texts across reruns, so they show both languages.
-        st.selectbox(label, control.choices, key=key,
-                     format_func=lambda v: f"{tr(f'shortfall_{v}', 'zh')} / {tr(f'shortfall_{v}', 'en')}")
+        st.selectbox(label, control.choices, key=key, format_func=control.choice_label, help=tip)
     elif control.kind == "list":
-        st.text_input(label, key=key)
+        st.text_input(label, key=key, help=tip)
     elif control.kind == "int":
-        st.number_input(label, min_value=int(control.low), max_value=int(control.high), step=int(control.step), key=key)
+        st.number_input(label, min_value=int(control.low), max_value=int(control.high), step=int(control.step), key=key,
+                        help=tip)
     else:
         st.number_input(label, min_value=control.low, max_value=control.high, step=control.step, format=control.fmt,
-                        key=key)
+                        key=key, help=tip)
 
 
 def _problems(problems: list[Problem]) -> None:
@@ -143,16 +142,16 @@ def _problems(problems: list[Problem]) -> None:
 def _share_check(values: dict[str, Any], section: controls.Section, lang: Lang) -> None:
     total = controls.share_total(values, section)
     if abs(total - 1) <= scenario_mod.SHARE_TOLERANCE:
-        st.success(tr("sum_ok", lang))
+        st.success(t("sum_ok", lang))
     else:
-        st.warning(tr("sum_bad", lang, total=total))
+        st.warning(t("sum_bad", lang, total=total))
 
 
 def run_button(edited: Scenario | None, unplaced: list[Problem], lang: Lang) -> bool:
     if edited is None:
-        st.error(tr("fix_first", lang))
+        st.error(t("fix_first", lang))
         _problems(unplaced)
-    return st.button(tr("run", lang), type="primary", disabled=edited is None, key="run")
+    return st.button(t("run", lang), type="primary", disabled=edited is None, key="run")
 
 
 # --------------------------------------------------------------------------- running
@@ -176,17 +175,17 @@ def run(s: Scenario) -> dict[str, Any]:
 def show_result(base: Scenario, edited: Scenario | None, lang: Lang) -> None:
     result = st.session_state.get("result")
     if result is None:
-        st.info(tr("no_result", lang))
+        st.info(t("no_result", lang))
         return
     a: analysis.Analysis = result["analysis"]
     if edited is None or result["sha"] != edited.sha256():
-        st.warning(tr("stale", lang))
-    cached = tr("cached", lang) if result["seconds"] < a.seconds / 2 else ""
-    st.caption(tr("ran_in", lang, paths=a.summary.paths, seed=a.summary.seed, seconds=result["seconds"],
+        st.warning(t("stale", lang))
+    cached = t("cached", lang) if result["seconds"] < a.seconds / 2 else ""
+    st.caption(t("ran_in", lang, paths=a.summary.paths, seed=a.summary.seed, seconds=result["seconds"],
                   cached=cached))
     cards(a.summary, lang)
     names = ("tab_balances", "tab_regions", "tab_parties", "tab_survival", "tab_explore", "tab_compare", "tab_export")
-    tabs = dict(zip(names, st.tabs([tr(n, lang) for n in names], key="result_tabs")))
+    tabs = dict(zip(names, st.tabs([t(n, lang) for n in names], key="result_tabs")))
     with tabs["tab_balances"]:
         balances(a, lang)
     with tabs["tab_regions"]:
@@ -208,16 +207,16 @@ def cards(summary: Summary, lang: Lang) -> None:
     shortfall, capital needed against capital now, and the lending multiplier."""
     groups = views.groups(summary)
     for column, (key, v) in zip(st.columns(len(groups)), groups):
-        label = tr("card_fund", lang) if key == "fund" else tr("card_tier", lang, tier=tr(key, lang))
-        column.metric(label, percent(v.sufficiency), delta=f"± {100 * v.p_shortfall_se:.1f}", delta_color="off",
-                      delta_arrow="off", delta_description=tr("standard_error", lang), help=tr("help_sufficiency", lang),
+        label = t("card_fund" if key == "fund" else f"sufficiency_{key}", lang)
+        column.metric(label, percent(v.sufficiency), delta=plus_minus(v.p_shortfall_se), delta_color="off",
+                      delta_arrow="off", delta_description=t("standard_error", lang), help=t("help_sufficiency", lang),
                       border=True)
     fund, multiplier = summary.fund, summary.lending.multiplier_mean
     items = [
-        (tr("card_first", lang), month_label(fund.first_shortfall_month.p50, lang), None),
-        (tr("card_need", lang), money(fund.required_capital.q95, lang),
-         f"{tr('capital', lang)} {money(fund.capital, lang)}"),
-        (tr("card_multiplier", lang), "–" if multiplier is None else f"{multiplier:.1f}×", None),
+        (t("card_first", lang), month_label(fund.first_shortfall_month.p50, lang), None),
+        (t("required_q95", lang), money(fund.required_capital.q95, lang),
+         f"{t('capital', lang)} {money(fund.capital, lang)}"),
+        (t("multiplier", lang), times(multiplier), None),
     ]
     for column, (label, value, note) in zip(st.columns(len(items)), items):
         column.metric(label, value, delta=note, delta_color="off", delta_arrow="off", border=True)
@@ -225,10 +224,10 @@ def cards(summary: Summary, lang: Lang) -> None:
 
 def balances(a: analysis.Analysis, lang: Lang) -> None:
     groups = ["fund"] + views.funded_tiers(a.summary)
-    chosen = st.multiselect(tr("series", lang), groups, default=groups, format_func=lambda k: tr(k, lang),
+    chosen = st.multiselect(t("series", lang), groups, default=groups, format_func=lambda k: t(k, lang),
                             key=f"fan_series_{lang}")  # option texts are fixed per key
     nodes = [""] + [node for node, _ in views.by_weakness(a.summary)]
-    node = st.selectbox(tr("node_pick", lang), nodes, key=f"fan_node_{lang}",
+    node = st.selectbox(t("node", lang), nodes, key=f"fan_node_{lang}",
                         format_func=lambda n: "–" if not n else figures.series_label(n, a.summary, lang))
     keys = chosen + ([node] if node else [])
     st.plotly_chart(figures.fan_chart(a.months, keys, a.summary, lang), key="fan_chart")
@@ -237,52 +236,54 @@ def balances(a: analysis.Analysis, lang: Lang) -> None:
 def regions(a: analysis.Analysis, lang: Lang) -> None:
     st.plotly_chart(figures.region_chart(a.summary, a.scenario, lang), key="region_chart")
     st.dataframe(pd.DataFrame([{
-        tr("node", lang): node, tr("name", lang): v.name, tr("tier", lang): tr(v.tier, lang),
-        tr("p_shortfall", lang): percent(v.p_shortfall, v.p_shortfall_se),
-        tr("capital", lang): money(v.capital, lang), tr("required_q95", lang): money(v.required_capital.q95, lang),
+        t("node", lang): node, t("param.regions.name", lang): v.name,
+        t("param.regions.tier", lang): t(v.tier, lang),
+        t("p_shortfall", lang): percent(v.p_shortfall, v.p_shortfall_se),
+        t("capital", lang): money(v.capital, lang), t("required_q95", lang): money(v.required_capital.q95, lang),
     } for node, v in views.weakest_nodes(a.summary)]), hide_index=True)
 
 
 def parties(summary: Summary, lang: Lang) -> None:
     st.plotly_chart(figures.party_chart(summary, lang), key="party_chart")
     st.dataframe(pd.DataFrame([{
-        tr("party", lang): tr("party_fund" if p == "fund" else p, lang),
-        **{tr(k, lang): money(getattr(v, k), lang) for k in ("loss_mean", "var99", "es99")},
+        t("party", lang): t("party_fund" if p == "fund" else p, lang),
+        **{t(k, lang): money(getattr(v, k), lang) for k in ("loss_mean", "var99", "es99")},
     } for p, v in views.parties(summary)]), hide_index=True)
 
 
 def explore(s: Scenario, lang: Lang) -> None:
     """The PD x recovery heatmap and the sizing answer, computed on request (seconds, not one)."""
     sha = s.sha256()
-    st.caption(tr("explore_intro", lang, paths=analysis.EXPLORE_PATHS))
-    if st.button(tr("explore_run", lang), key="explore_run"):
-        with st.spinner(tr("explore_run", lang)):
+    st.caption(t("explore_intro", lang, paths=analysis.EXPLORE_PATHS))
+    if st.button(t("explore_run", lang), key="explore_run"):
+        with st.spinner(t("explore_run", lang)):
             st.session_state["explore"] = (sha, analysis.explore(s))
     if st.session_state.get("explore", (None,))[0] == sha:
         pds, recoveries, z = st.session_state["explore"][1]
-        fig = figures.heatmap(pds, recoveries, z, tr("annual_pd", lang), tr("recovery_mean", lang), lang)
+        fig = figures.heatmap(pds, recoveries, z, t("param.credit.annual_pd", lang),
+                              t("param.collateral.recovery_mean", lang), lang)
         st.plotly_chart(fig, key="explore_chart")
-    st.caption(tr("size_intro", lang, paths=min(analysis.SIZING_PATHS, s.simulation.paths)))
-    if st.button(tr("size_run", lang), key="size_run"):
-        with st.spinner(tr("size_run", lang)):
+    st.caption(t("size_intro", lang, paths=min(analysis.SIZING_PATHS, s.simulation.paths)))
+    if st.button(t("size_run", lang), key="size_run"):
+        with st.spinner(t("size_run", lang)):
             st.session_state["sizing"] = (sha, analysis.how_much(s))
     if st.session_state.get("sizing", (None,))[0] == sha:
         answer = st.session_state["sizing"][1]
         if answer.scale is None:
-            st.warning(tr("size_unreachable", lang, max=MAX_SCALE))
+            st.warning(t("size_unreachable", lang, max=MAX_SCALE))
         else:
-            st.success(tr("size_answer", lang, need=money(answer.capital_needed, lang), now=money(answer.capital_now, lang),
+            st.success(t("size_answer", lang, need=money(answer.capital_needed, lang), now=money(answer.capital_now, lang),
                           scale=answer.scale, low=answer.scale_low or answer.scale, high=answer.scale_high or answer.scale))
 
 
 def compare(base: Scenario, a: analysis.Analysis, lang: Lang) -> None:
     """The edited scenario's figures beside those of the scenario it started from."""
     edits = controls.changed(controls.base_values(base), controls.base_values(a.scenario))
-    st.caption(tr("compare_intro", lang))
+    st.caption(t("compare_intro", lang))
     if not edits:
-        st.info(tr("compare_same", lang))
+        st.info(t("compare_same", lang))
         return
-    st.caption(tr("changed_params", lang, items=", ".join(f"{k} = {v}" for k, v in edits.items())))
+    st.caption(t("changed_params", lang, items=", ".join(f"{k} = {v}" for k, v in edits.items())))
     original = controls.edit(base, {k: v for k, v in edits.items() if k.startswith("simulation.")})
     rows = views.compare(_analysed(original.sha256(), original).summary, a.summary)
     st.dataframe(pd.DataFrame([_comparison_row(key, old, new, lang) for key, old, new in rows]), hide_index=True)
@@ -291,15 +292,15 @@ def compare(base: Scenario, a: analysis.Analysis, lang: Lang) -> None:
 def _comparison_row(key: str, old: float | None, new: float | None, lang: Lang) -> dict[str, str]:
     show = _formatter(key, lang)
     change = "–" if old is None or new is None else show(new - old)
-    return {tr("metric", lang): tr(key, lang), tr("original", lang): show(old), tr("edited", lang): show(new),
-            tr("change", lang): change}
+    return {t("report.figure", lang): t(key, lang), t("original", lang): show(old), t("edited", lang): show(new),
+            t("change", lang): change}
 
 
 def _formatter(key: str, lang: Lang):
     if key in views.PROBABILITIES:
         return lambda v: percent(v, digits=2)
     if key == "multiplier":
-        return lambda v: "–" if v is None else f"{v:.1f}×"
+        return times
     return lambda v: money(v, lang)
 
 
@@ -307,11 +308,11 @@ def export(a: analysis.Analysis, sha: str, lang: Lang) -> None:
     """Downloads: the scenario and summary at once; manifest, node table and report on request."""
     stem = f"riskpool-{sha[:8]}"
     note = f"Edited in the riskpool web app; scenario SHA-256 {sha}."
-    st.download_button(tr("download_toml", lang), analysis.scenario_toml(a.scenario, note), f"{stem}.toml",
+    st.download_button(t("download_toml", lang), analysis.scenario_toml(a.scenario, note), f"{stem}.toml",
                        mime="application/toml", key="download_toml")
-    st.download_button(tr("download_summary", lang), json_text(a.summary.to_json()),
+    st.download_button(t("download_summary", lang), json_text(a.summary.to_json()),
                        f"{stem}-summary.json", mime="application/json", key="download_summary")
-    if st.button(tr("prepare", lang), key="prepare"):
+    if st.button(t("prepare", lang), key="prepare"):
         st.session_state["files"] = (sha, lang, analysis.export_files(a, lang))
     prepared = st.session_state.get("files")
     if prepared and prepared[:2] == (sha, lang):
@@ -319,5 +320,5 @@ def export(a: analysis.Analysis, sha: str, lang: Lang) -> None:
         for key, name, mime in (("download_manifest", "manifest.json", "application/json"),
                                 ("download_nodes", "nodes.csv", "text/csv"),
                                 ("download_report", "report.html", "text/html")):
-            st.download_button(tr(key, lang), files[name], f"{stem}-{name}", mime=mime, key=key)
-        st.caption(tr("export_note", lang))
+            st.download_button(t(key, lang), files[name], f"{stem}-{name}", mime=mime, key=key)
+        st.caption(t("export_note", lang))
