@@ -27,7 +27,6 @@ from .reproduce import DEFAULT_POINTS
 from .reproduce import verify as verify_manifest
 from .run import Run, simulate
 from .scenario import NO_VALUE, Problem, Scenario, ScenarioError
-from .summary import Summary
 from .structure import compile_structure
 from .study import sensitivity as sens
 from .study import sizing
@@ -36,6 +35,7 @@ from .study.grid import Axis, product
 from .study.store import NODES_FILE, POINTS_FILE
 from .study.sweep import execute as execute_sweep
 from .study.sweep import prepare
+from .summary import Summary
 
 ScenarioLike = Scenario | str | Path
 Overrides = Mapping[str, Any] | Sequence[str] | None

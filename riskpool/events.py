@@ -78,8 +78,9 @@ FUND, BANK, GUARANTOR, INSURER, EVALUATOR = range(5)  # scenario.PARTIES order
 PARTY_NAMES = ("fund", "bank", "guarantor", "insurer", "evaluator")
 EVENT_COLUMNS = ("month", "event", "loan", "node", "party", "amount", "balance", "npl_ratio")
 # every event of the log (docs/auditing.md section 6 gives the meaning of each column for each)
-EVENTS = ("open", "interest", "topup", "fee", "premium", "dispose", "recovery", "clawback", "cancel", "queue_pay",
-          "default", "claim", "queued", "pass_up", "to_bank", "mature", "breaker", "originate", "horizon")
+EVENTS = ("open", "interest", "topup", "fee", "premium", "dispose", "recovery", "clawback", "cancel", "write_off",
+          "queue_pay", "default", "claim", "capped", "queued", "pass_up", "to_bank", "mature", "breaker", "originate",
+          "horizon")
 
 
 @dataclass
@@ -119,11 +120,14 @@ class PathTrace:
     n_originated: int = 0
     n_defaults: int = 0
     guarantor_exhausted: bool = False
+    capped_total: float = 0.0  # what the caps sent to the bank (the ``capped`` column)
+    capped: np.ndarray = None  # per node: what its annual cap sent to the bank
     simpy_events: int = 0  # SimPy events processed (for speed figures)
 
     def path_value(self, name: str) -> float:
         """A per-path figure by its ``paths.parquet`` column name."""
-        return float(self.unpaid_total if name == "unpaid" else getattr(self, name))
+        totals = {"unpaid": self.unpaid_total, "capped": self.capped_total}
+        return float(totals[name] if name in totals else getattr(self, name))
 
 
 class _QueueItem:
@@ -150,6 +154,7 @@ class _Loan:
         "guaranteed",
         "id",
         "insured",
+        "in_npl",
         "net_first",
         "orig",
         "recovered",
@@ -170,6 +175,7 @@ class _Loan:
         self.fund_paid: dict[int, float] = {}  # node -> paid from its balance on this loan
         self.fund_queued: dict[int, _QueueItem] = {}  # node -> its queue item for this loan
         self.claimed = False
+        self.in_npl = False
 
 
 class _PathModel:
@@ -180,7 +186,8 @@ class _PathModel:
         self.T = T = st.horizon_months
         lo, hi = int(fates.path_start[k]), int(fates.path_start[k + 1])
         self.n_loans = n = hi - lo
-        self.R = (T + 2) * (n + 1) + st.n_nodes + 2  # ranks per phase
+        # ranks per phase: disposals, then write-offs, each by default month and loan id
+        self.R = 2 * (T + 2) * (n + 1) + st.n_nodes + 2
         rules = st.rules
         self.basis = rules.basis
         self.lag = rules.claim_lag
@@ -196,6 +203,7 @@ class _PathModel:
         self.g_capital, self.g_fee = rules.g_capital, rules.g_fee_rate
         self.i_premium, self.i_cap = rules.i_premium_rate, rules.i_loss_ratio_cap
         self.cost = rules.disposal_cost
+        self.max_covered, self.cap_share, self.write_off = rules.max_covered, rules.fund_cap_share, rules.write_off
 
         # candidate loans of the path, by loan id
         defaulted = fates.defaulted
@@ -220,6 +228,9 @@ class _PathModel:
         self.inflow = [0.0] * nn  # interest + top-ups + full clawback shares (required capital)
         self.gap = [0.0] * nn
         self.first_short = [-1] * nn
+        self.capped = [0.0] * nn  # what each node's annual cap sent to the bank
+        self.year_accepted = [0.0] * nn  # what each node accepted in the calendar year accept_year
+        self.accept_year = 0
         self.month_end = np.zeros((T, nn))
         # the book
         self.outstanding = 0.0
@@ -239,6 +250,7 @@ class _PathModel:
         self.originated = self.defaulted_ead = self.recovered = self.peak = 0.0
         self.n_originated = self.n_defaults = 0
         self.g_exhausted = False
+        self.capped_total = 0.0  # everything the caps sent to the bank
         self.pending_claims: set[int] = set()
         self.log: list[tuple] = []
         self.env = simpy.Environment(initial_time=0)
@@ -392,18 +404,34 @@ class _PathModel:
             self.pending_claims.add(loan.id)
         if x <= self.T - 1:
             self.env.process(self.disposal(loan))
+        loan.in_npl = True
+        if 0 < self.write_off and d + self.write_off < min(x, self.T):
+            self.env.process(self.write_off_loan(loan, d + self.write_off))
+
+    def leave_npl(self, loan: _Loan) -> None:
+        """The loan no longer counts in its county's non-performing amount."""
+        c = loan.county
+        loan.in_npl = False
+        self.npl[c] -= loan.size
+        self.npl_count[c] -= 1
+        if self.npl_count[c] == 0:
+            self.npl[c] = 0.0
+
+    def write_off_loan(self, loan: _Loan, month: int):
+        """Write-off: after the month's disposals, the undisposed loan leaves the breaker's NPL."""
+        yield self.wait_until(month, CLAWBACKS, (self.T + 2) * (self.n_loans + 1) + self.claim_rank(loan))
+        self.leave_npl(loan)
+        self.row(month, "write_off", loan.id, amount=loan.size)
 
     def disposal(self, loan: _Loan):
         """The disposal agency sells the pledged IP; the recovery is clawed back pro rata."""
         m = loan.disposal_month
         yield self.wait_until(m, CLAWBACKS, self.claim_rank(loan))
-        c, s = loan.county, loan.size
+        s = loan.size
         amount = s * loan.recovery * (1.0 - self.cost)
         self.recovered += amount
-        self.npl[c] -= s
-        self.npl_count[c] -= 1
-        if self.npl_count[c] == 0:
-            self.npl[c] = 0.0
+        if loan.in_npl:
+            self.leave_npl(loan)
         self.row(m, "dispose", loan.id, amount=amount)
         if loan.net_first:
             loan.recovered = amount
@@ -439,12 +467,16 @@ class _PathModel:
         loan.claimed = True
         c, s, sh = loan.county, loan.size, loan.shares
         base_loss = s - loan.recovered if loan.net_first else s
-        eligible = float(self.st.ip_share[c]) * base_loss
+        covered = min(1.0, self.max_covered / s) if self.max_covered > 0 else 1.0  # the first max_covered yuan
+        eligible = float(self.st.ip_share[c]) * base_loss * covered
         bank = (base_loss - eligible) + sh[BANK] * eligible
         fund = sh[FUND] * eligible
-        if self.cap > 0 and fund > self.cap:
-            bank += fund - self.cap
-            fund = self.cap
+        limit = min(self.cap if self.cap > 0 else math.inf, self.cap_share * base_loss)
+        if fund > limit:  # the per-loan cap and the cap on all tiers together
+            bank += fund - limit
+            self.capped_total += fund - limit
+            self.row(m, "capped", loan.id, party="bank", amount=fund - limit)
+            fund = limit
         want = sh[GUARANTOR] * eligible
         guarantor = min(want, max(self.g_capital + self.fees - self.g_paid, 0.0))
         if want - guarantor > TOLERANCE:
@@ -459,17 +491,23 @@ class _PathModel:
         # tier parts, routed to the paying slot; parts with no fund above them go to the bank
         asked = [0.0, 0.0, 0.0]
         for t in range(3):
-            part = float(self.st.tier_split[t]) * fund
+            part = float(self.st.tier_split[c, t]) * fund
             slot = int(self.st.route[c, t])
             if slot < 0:
                 bank += part
             else:
                 asked[slot] += part
+        if m // 12 != self.accept_year:  # a new calendar year: every annual cap opens again
+            self.accept_year = m // 12
+            self.year_accepted = [0.0] * self.st.n_nodes
         for slot in range(3):
             node = int(self.st.county_fund[c, slot])
             if node < 0 or asked[slot] == 0.0:
                 continue
-            a = asked[slot]
+            a = self.within_annual_cap(node, asked[slot], m, loan)
+            bank += asked[slot] - a
+            if a == 0.0:
+                continue
             self.due[node] += a
             pay = min(self.balance[node], a)
             rest = a - pay
@@ -499,6 +537,20 @@ class _PathModel:
             self.loss[p] += amount
             if amount:
                 self.row(m, "claim", loan.id, party=PARTY_NAMES[p], amount=-amount)
+
+    def within_annual_cap(self, node: int, amount: float, m: int, loan: _Loan) -> float:
+        """What of ``amount`` the node accepts under its annual cap; the rest is capped (to the bank)."""
+        cap = float(self.st.node_annual_cap[node])
+        if cap <= 0:
+            return amount
+        room = max(cap - self.year_accepted[node], 0.0)
+        accepted = min(amount, room)
+        if amount > accepted:
+            self.capped[node] += amount - accepted
+            self.capped_total += amount - accepted
+            self.row(m, "capped", loan.id, party=self.st.node_ids[node], amount=amount - accepted)
+        self.year_accepted[node] += accepted
+        return accepted
 
     def breaker_watch(self):
         """The circuit breaker and the NPL warning look at every county before any candidate."""
@@ -580,6 +632,7 @@ class _PathModel:
         tr.fees, tr.premiums, tr.peak_outstanding = self.fees, self.premiums, self.peak
         tr.n_originated, tr.n_defaults = self.n_originated, self.n_defaults
         tr.guarantor_exhausted = self.g_exhausted
+        tr.capped_total, tr.capped = self.capped_total, np.array(self.capped)
         tr.simpy_events = steps
         return tr
 

@@ -25,7 +25,8 @@ from scipy import special
 from .structure import Structure
 
 BLOCK_PATHS = 250
-STREAMS = ("systematic", "city", "counts", "months", "sizes", "defaults", "recovery", "delay")
+# appending a stream leaves the others as they were: child k of a block's seed is the same for any count
+STREAMS = ("systematic", "city", "counts", "months", "sizes", "defaults", "recovery", "delay", "sale")
 NO_DEFAULT = np.int32(2**30)
 
 
@@ -77,6 +78,7 @@ def sample_block(st: Structure, seed: int, block: int, n_paths: int, shift: np.n
     size = loan_sizes(st, rng["sizes"], county)
     defaulted = np.flatnonzero(default_month != NO_DEFAULT)
     recovery, delay = collateral_outcomes(st, rng["recovery"], rng["delay"], path_start, defaulted, default_month, z)
+    recovery = sale_outcomes(st, rng["sale"], recovery)
     return Fates(path_start, county, orig, size, default_month, defaulted, recovery, delay, z)
 
 
@@ -357,6 +359,17 @@ def collateral_outcomes(
     else:
         recovery = np.full(len(defaulted), mean)
     return recovery, disposal_delays(st.disposal_mean, st.disposal_sd, delay_rng, len(defaulted))
+
+
+def sale_outcomes(st: Structure, rng: np.random.Generator, recovery: np.ndarray) -> np.ndarray:
+    """The recovery a disposal achieves: 0 when the IP does not sell (one uniform per defaulting
+    candidate, in loan-id order, below ``p_no_sale``), and at least the buyer of last resort's
+    floor (docs/model.md section 3.5)."""
+    if st.p_no_sale > 0:
+        recovery = np.where(rng.random(len(recovery)) < st.p_no_sale, 0.0, recovery)
+    if st.recovery_floor > 0:
+        recovery = np.maximum(recovery, st.recovery_floor)
+    return recovery
 
 
 def disposal_delays(mean: float, sd: float, rng: np.random.Generator, n: int) -> np.ndarray:

@@ -141,14 +141,17 @@ class FundApproximation:
         st = self.st
         band = np.searchsorted(st.band_max, st.size_mean, side="left")  # first band with size <= max_loan
         fund = st.shares[band, S_FUND] * st.ip_share
+        if st.rules.max_covered > 0:
+            fund = fund * np.minimum(1.0, st.rules.max_covered / st.size_mean)
         if st.rules.per_loan_cap > 0:
             fund = np.minimum(fund, st.rules.per_loan_cap / st.size_mean)
+        fund = np.minimum(fund, st.rules.fund_cap_share)
         share = np.zeros((st.n_counties, st.n_nodes))
         for c in range(st.n_counties):
             for slot in range(3):
                 payer = st.route[c, slot]
                 if payer >= 0:
-                    share[c, st.county_fund[c, payer]] += st.tier_split[slot] * fund[c]
+                    share[c, st.county_fund[c, payer]] += st.tier_split[c, slot] * fund[c]
         return share
 
     def defaults(self, z: np.ndarray) -> np.ndarray:

@@ -29,23 +29,23 @@ from .structure import COUNTY_SCOPE, NET_LOSS, PARENT, PROVINCE_SCOPE, QUEUE, TO
 PATH_COLUMNS = (
     "originated", "defaulted_ead", "recovered", "unpaid", "loss_fund", "loss_bank",
     "loss_guarantor", "loss_insurer", "loss_evaluator", "fees", "premiums",
-    "peak_outstanding", "n_originated", "n_defaults", "guarantor_exhausted",
+    "peak_outstanding", "n_originated", "n_defaults", "guarantor_exhausted", "capped",
 )
 NODE_COLUMNS = (
     "first_shortfall_month", "payout_net", "unpaid", "required_capital", "final_balance",
-    "paid", "clawback", "due",
+    "paid", "clawback", "due", "capped",
 )
 COUNTY_COLUMNS = ("npl_warning_months", "breaker_trips", "originated")
 
 (P_ORIG, P_DEF_EAD, P_RECOVERED, P_UNPAID, P_L_FUND, P_L_BANK, P_L_GUAR, P_L_INS, P_L_EVAL,
- P_FEES, P_PREMIUMS, P_PEAK, P_N_ORIG, P_N_DEF, P_G_EXHAUSTED) = range(len(PATH_COLUMNS))
-N_FIRST, N_PAYOUT, N_UNPAID, N_REQUIRED, N_FINAL, N_PAID, N_CLAW, N_DUE = range(len(NODE_COLUMNS))
+ P_FEES, P_PREMIUMS, P_PEAK, P_N_ORIG, P_N_DEF, P_G_EXHAUSTED, P_CAPPED) = range(len(PATH_COLUMNS))
+N_FIRST, N_PAYOUT, N_UNPAID, N_REQUIRED, N_FINAL, N_PAID, N_CLAW, N_DUE, N_CAPPED = range(len(NODE_COLUMNS))
 C_WARN, C_TRIPS, C_ORIG = range(len(COUNTY_COLUMNS))
 
 # party columns of Structure.shares
 S_FUND, S_BANK, S_GUAR, S_INS, S_EVAL = range(5)
 BANK = -1  # a route or overflow slot of -1 means the bank
-DEFAULTS, CLAIMS, DISPOSALS = range(3)  # the per-month event lists
+DEFAULTS, CLAIMS, DISPOSALS, WRITE_OFFS = range(4)  # the per-month event lists
 
 
 @dataclass
@@ -88,7 +88,7 @@ def run_ledger(st: Structure, fates: Fates, out: LedgerResult | None = None,
         fates.path_start, fates.county, fates.orig, fates.size, fates.default_month,
         fates.defaulted, fates.recovery, fates.delay, st.horizon_months,
         st.node_initial, st.node_topup, st.county_fund, st.route, st.overflow,
-        st.tenor, st.ip_share, st.band_max, st.shares, st.tier_split, st.rules, weight,
+        st.tenor, st.ip_share, st.band_max, st.shares, st.tier_split, st.node_annual_cap, st.rules, weight,
         out.paths, out.nodes, out.counties, out.balance, out.covered,
     )
     return out
@@ -118,7 +118,7 @@ def _covered(cover, amount, out_g, out_i):  # pragma: no cover - compiled
 @njit(cache=True)
 def _ledger_block(path_start, county, orig, size, default_month, defaulted, recovery, delay, horizon,
                   node_initial, node_topup, county_fund, route, overflow,
-                  tenor, ip_share, band_max, shares, tier_split, rules, weight,
+                  tenor, ip_share, band_max, shares, tier_split, annual_cap, rules, weight,
                   out_paths, out_nodes, out_counties, out_balance, out_covered):  # pragma: no cover
     # Speed: the loops over loans call no helper that takes an array. numba counts references to
     # arrays handed to a function with atomic instructions, which cost more than the loop bodies.
@@ -141,6 +141,9 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
     i_premium = rules.i_premium_rate / 12.0
     i_cap = rules.i_loss_ratio_cap
     keep = 1.0 - rules.disposal_cost
+    max_covered = rules.max_covered
+    cap_share = rules.fund_cap_share
+    write_off = rules.write_off
 
     # shares row -> cover bits: 1 guarantee fees are earned on the loan, 2 insurance premiums
     covers = np.empty(n_bands + 1, dtype=np.int64)
@@ -197,14 +200,17 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
     party = np.empty((max_loans, 5))  # bank, guarantor, insurer, evaluator in their S_* columns
     nxt_claim = np.empty(max_loans, dtype=np.int64)
     nxt_dispose = np.empty(max_loans, dtype=np.int64)
+    nxt_write_off = np.empty(max_loans, dtype=np.int64)
+    in_npl = np.empty(max_loans, dtype=np.bool_)  # counted in its county's NPL (not yet disposed or written off)
     q_next = np.empty(3 * max_loans, dtype=np.int64)
-    heads = np.empty((6, horizon), dtype=np.int64)  # head and tail rows: defaults, claims, disposals
+    heads = np.empty((8, horizon), dtype=np.int64)  # head and tail rows: defaults, claims, disposals, write-offs
     month_start = np.empty(horizon + 2, dtype=np.int64)
     months_from = np.arange(-1, horizon + 1)  # loan ids of month m start at the first orig >= m
     bal = np.empty(n_nodes)
     q_head = np.empty(n_nodes, dtype=np.int64)
     q_tail = np.empty(n_nodes, dtype=np.int64)
     cum_in = np.empty(n_nodes)
+    accepted = np.empty(n_nodes)  # what each node accepted this calendar year (its annual cap)
     asked = np.empty(n_nodes)  # everything each node was asked to pay (its N_DUE)
     required = np.empty(n_nodes)  # the largest gap between what was due and what came in
     orig_c = np.empty(n_counties)  # principal originated per county
@@ -260,6 +266,8 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
             if m >= 0:
                 # 1. interest on the opening balance, top-ups, fees and premiums
                 _inflows(m, monthly_interest, node_topup, bal, cum_in)
+                if m % 12 == 0:
+                    accepted[:] = 0.0
                 fees += g_fee * (out_total if fees_on_total else out_g)
                 premiums += i_premium * (out_total if premiums_on_total else out_i)
 
@@ -271,13 +279,9 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                     amount = size[g] * recovery[rec_fate[r]] * keep
                     recovered[r] = amount
                     pth[P_RECOVERED] += amount
-                    npl_c[c] -= size[g]
-                    npl_n[c] -= 1
-                    if npl_n[c] == 0:
-                        npl_c[c] = 0.0
-                        n_active -= 1  # the last active county takes its place
-                        active[active_at[c]] = active[n_active]
-                        active_at[active[n_active]] = active_at[c]
+                    if in_npl[r]:
+                        in_npl[r] = False
+                        n_active = _leave_npl(c, size[g], npl_c, npl_n, active, active_at, n_active)
                     if not net_first[r]:
                         frac = amount / size[g]
                         for s in range(3):
@@ -292,6 +296,11 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                         for s in range(1, 5):
                             party[r, s] -= party[r, s] * frac
                     r = nxt_dispose[r]
+                r = heads[2 * WRITE_OFFS, m]  # then write-offs: the loan leaves the NPL undisposed
+                while r >= 0:
+                    in_npl[r] = False
+                    n_active = _leave_npl(county[rec_loan[r]], size[rec_loan[r]], npl_c, npl_n, active, active_at, n_active)
+                    r = nxt_write_off[r]
 
                 # 3. queued claims, oldest first, from each node's balance
                 _pay_queues(bal, q_head, q_next, queued, nst)
@@ -321,6 +330,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                     rec_fate[r] = loan_fate[i]
                     rec_row[r] = loan_row[i]
                     claimed[r] = False
+                    in_npl[r] = True
                     recovered[r] = 0.0
                     for s in range(3):
                         assigned[r, s] = 0.0
@@ -334,6 +344,8 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                         due = max(due, dispose)
                     if dispose < horizon:
                         _push(heads, DISPOSALS, nxt_dispose, dispose, r)
+                    if write_off > 0 and m + write_off < min(dispose, horizon):
+                        _push(heads, WRITE_OFFS, nxt_write_off, m + write_off, r)
                     if due < horizon:
                         _push(heads, CLAIMS, nxt_claim, due, r)
                     i = nxt_loan[i]
@@ -346,12 +358,19 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                     claimed[r] = True
                     loss = size[g] - recovered[r] if net_first[r] else size[g]
                     base = ip_share[c] * loss
+                    if max_covered > 0.0 and size[g] > max_covered:  # only the first max_covered yuan are covered
+                        base *= max_covered / size[g]
                     row = rec_row[r]
                     to_bank = loss - base + shares[row, S_BANK] * base
                     fund_part = shares[row, S_FUND] * base
                     if cap > 0.0 and fund_part > cap:
                         to_bank += fund_part - cap
+                        pth[P_CAPPED] += fund_part - cap
                         fund_part = cap
+                    if cap_share < 1.0 and fund_part > cap_share * loss:  # all tiers together
+                        to_bank += fund_part - cap_share * loss
+                        pth[P_CAPPED] += fund_part - cap_share * loss
+                        fund_part = cap_share * loss
                     want = shares[row, S_GUAR] * base
                     pay = min(want, max(g_capital + fees - g_paid, 0.0))
                     g_paid += pay
@@ -367,13 +386,13 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                     party[r, S_EVAL] += shares[row, S_EVAL] * base
                     merged[:] = 0.0
                     for s in range(3):
-                        part = fund_part * tier_split[s]
+                        part = fund_part * tier_split[c, s]
                         if route[c, s] == BANK:
                             to_bank += part
                         else:
                             merged[route[c, s]] += part
                     to_bank = _pay_tier_parts(to_bank, r, c, m, policy, merged, county_fund, overflow, asked, bal, nst,
-                                              assigned, queued, q_head, q_tail, q_next)
+                                              assigned, queued, q_head, q_tail, q_next, annual_cap, accepted, pth)
                     party[r, S_BANK] += to_bank
                     r = nxt_claim[r]
 
@@ -458,6 +477,21 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
 
 
 @njit(cache=True, inline="always")
+def _leave_npl(c, x, npl_c, npl_n, active, active_at, n_active):  # pragma: no cover - compiled
+    """A loan of county c (size x) leaves the county's NPL (disposed or written off); at the
+    county's last such loan its NPL is reset to exactly 0 and it leaves the active counties,
+    the last of which takes its place. Returns the number of active counties."""
+    npl_c[c] -= x
+    npl_n[c] -= 1
+    if npl_n[c] == 0:
+        npl_c[c] = 0.0
+        n_active -= 1
+        active[active_at[c]] = active[n_active]
+        active_at[active[n_active]] = active_at[c]
+    return n_active
+
+
+@njit(cache=True, inline="always")
 def _inflows(m, monthly_interest, node_topup, bal, cum_in):  # pragma: no cover - compiled
     """Step 1 (funds): interest on each opening balance, and the annual top-up in months 12, 24, ..."""
     for j in range(len(bal)):
@@ -511,16 +545,27 @@ def _pay_queues(bal, q_head, q_next, queued, nst):  # pragma: no cover - compile
 
 @njit(cache=True, inline="always")
 def _pay_tier_parts(to_bank, r, c, m, policy, merged, county_fund, overflow, asked, bal, nst, assigned, queued,
-                    q_head, q_tail, q_next):  # pragma: no cover - compiled
-    """Step 5, for claim record r of county c: each slot's fund pays its merged parts from its
-    balance; a remainder is queued, passed up (PARENT) or lost: returns ``to_bank`` with what
-    falls to the bank added (in the order it falls)."""
+                    q_head, q_tail, q_next, annual_cap, accepted, pth):  # pragma: no cover - compiled
+    """Step 5, for claim record r of county c: each slot's fund accepts its merged parts up to
+    its annual cap (the rest falls to the bank, capped) and pays them from its balance; a
+    remainder is queued, passed up (PARENT) or lost: returns ``to_bank`` with what falls to the
+    bank added (in the order it falls)."""
     for first_slot in range(3):
         # slot's fund pays amount; under "parent" what it cannot pay moves up
         slot = first_slot
         amount = merged[slot]
         while amount > 0.0:
             node = county_fund[c, slot]
+            if annual_cap[node] > 0.0:
+                room = max(annual_cap[node] - accepted[node], 0.0)
+                if amount > room:
+                    to_bank += amount - room
+                    nst[node, N_CAPPED] += amount - room
+                    pth[P_CAPPED] += amount - room
+                    amount = room
+                    if amount <= 0.0:
+                        break
+                accepted[node] += amount
             asked[node] += amount
             pay = min(bal[node], amount)
             bal[node] -= pay

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 from .fates import BLOCK_PATHS
+from .ledger import COUNTY_COLUMNS, NODE_COLUMNS, PATH_COLUMNS
 from .scenario import Problem, Scenario, ScenarioError
 
 BYTES_PER_CANDIDATE = 160  # fates plus the temporaries of sampling them
@@ -37,7 +38,9 @@ def result_bytes_per_path(s: Scenario) -> int:
     """Results kept per path: month-end balances of every fund node, node, county and path rows."""
     nodes = sum(r.fund is not None for r in s.regions)
     counties = sum(r.tier == "county" for r in s.regions)
-    return 8 * (s.horizon_months * nodes + 8 * nodes + 3 * counties + 16)
+    # balances by month, the node and county figures, the path figures and the path's weight
+    return 8 * (s.horizon_months * nodes + len(NODE_COLUMNS) * nodes + len(COUNTY_COLUMNS) * counties
+                + len(PATH_COLUMNS) + 1)
 
 
 def results_memory_bytes(s: Scenario, paths: int) -> float:

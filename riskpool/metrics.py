@@ -22,6 +22,7 @@ from .engine import Results
 from .importance import effective_sample_size
 from .structure import SLOT_TIERS
 from .summary import (
+    Caps,
     County,
     Group,
     GuarantorLoss,
@@ -227,6 +228,18 @@ def summarize(res: Results) -> Summary:
         parties=party_summaries(res),
         lending=lending_summary(res),
         counties=county_summaries(res),
+        caps=caps_summary(res) if st.caps else None,
+    )
+
+
+def caps_summary(res: Results) -> Caps:
+    """What the caps on compensation sent to the bank: per path, and per node (annual caps)."""
+    w = res.weight
+    capped = res.path_column("capped")
+    return Caps(
+        capped_mean=_num(wmean(capped, w)),
+        p_capped=wmean(capped > 0, w),
+        nodes={node: _num(wmean(res.node_figure("capped", j), w)) for j, node in enumerate(res.structure.node_ids)},
     )
 
 

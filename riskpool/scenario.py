@@ -37,11 +37,20 @@ MAX_MONEY = 1e15
 Money = Annotated[float, Field(ge=0.0, le=MAX_MONEY)]
 
 
-def _unit(unit: str, zero_is_none: bool = False) -> dict[str, Any]:
+def _unit(unit: str, zero_is_none: bool = False, added: bool = False) -> dict[str, Any]:
     """A field's ``json_schema_extra``: the unit its value is read in, and whether 0 means none
     (read back by :func:`field_unit`). Units: yuan, fraction (shown in per cent), multiple,
-    months, years, count, number, text, flag, choice (worded by the ``choice.`` labels)."""
-    return {"unit": unit, "zero_is_none": True} if zero_is_none else {"unit": unit}
+    months, years, count, number, text, flag, choice (worded by the ``choice.`` labels).
+
+    ``added``: an option added after the first scenario format. At its default it is left out of
+    the canonical form (``Scenario.canonical``), so that adding it changes no scenario's SHA-256.
+    """
+    extra: dict[str, Any] = {"unit": unit}
+    if zero_is_none:
+        extra["zero_is_none"] = True
+    if added:
+        extra["added"] = True
+    return extra
 
 
 class _Section(BaseModel):
@@ -78,6 +87,8 @@ class Collateral(_Section):
     disposal_months_mean: Annotated[float, Field(ge=0.0, le=600.0)] = Field(18.0, json_schema_extra=_unit("months"))
     disposal_months_sd: Annotated[float, Field(ge=0.0, le=600.0)] = Field(0.0, json_schema_extra=_unit("months"))
     recovery_factor_loading: Annotated[float, Field(ge=0.0, le=10.0)] = Field(0.0, json_schema_extra=_unit("number"))
+    p_no_sale: Fraction = Field(0.0, json_schema_extra=_unit("fraction", added=True))
+    recovery_floor: Fraction = Field(0.0, json_schema_extra=_unit("fraction", zero_is_none=True, added=True))
 
 
 class Shares(_Section):
@@ -106,6 +117,7 @@ class TierSplit(_Section):
 class Sharing(Shares):
     tiers: TierSplit
     bands: list[Band] = Field(default_factory=list, max_length=50)
+    fund_cap_share: Annotated[float, Field(gt=0.0, le=1.0)] = Field(1.0, json_schema_extra=_unit("fraction", added=True))
 
 
 class Rules(_Section):
@@ -120,6 +132,8 @@ class Rules(_Section):
     npl_warning: Fraction = Field(0.0, json_schema_extra=_unit("fraction", zero_is_none=True))
     circuit_breaker_months: int = Field(12, ge=1, le=600, json_schema_extra=_unit("months"))
     fund_interest_rate: Annotated[float, Field(ge=0.0, le=1.0)] = Field(0.0, json_schema_extra=_unit("fraction"))
+    max_covered: Money = Field(0.0, json_schema_extra=_unit("yuan", zero_is_none=True, added=True))
+    write_off_months: int = Field(0, ge=0, le=600, json_schema_extra=_unit("months", zero_is_none=True, added=True))
 
 
 class Guarantor(_Section):
@@ -158,6 +172,8 @@ class Region(_Section):
     annual_topup: Money = Field(0.0, json_schema_extra=_unit("yuan"))
     pd_multiplier: Annotated[float, Field(ge=0.0, le=1e6)] = Field(1.0, json_schema_extra=_unit("multiple"))
     lending: Lending | None = None
+    annual_cap: Money = Field(0.0, json_schema_extra=_unit("yuan", zero_is_none=True, added=True))
+    tiers: TierSplit | None = Field(None, json_schema_extra=_unit("fraction", added=True))
 
 
 class Scenario(_Section):
@@ -178,14 +194,32 @@ class Scenario(_Section):
         return self.credit.stress or [1.0] * self.simulation.horizon_years
 
     def canonical(self) -> dict[str, Any]:
-        """Plain data with every default filled in: the form that is hashed and recorded."""
-        return self.model_dump(mode="json")
+        """Plain data with every default filled in: the form that is hashed and recorded.
+
+        Options added after the first format are left out while at their default, so that a
+        scenario that does not use them keeps its SHA-256 (``_unit(added=True)``)."""
+        return _without_added_defaults(self, self.model_dump(mode="json"))
 
     def canonical_json(self) -> str:
         return json.dumps(self.canonical(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
     def sha256(self) -> str:
         return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+
+
+def _without_added_defaults(model: BaseModel, data: dict[str, Any]) -> dict[str, Any]:
+    for name, field in type(model).model_fields.items():
+        value = getattr(model, name)
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        if extra.get("added") and value == field.get_default(call_default_factory=True):
+            del data[name]
+        elif isinstance(value, BaseModel):
+            _without_added_defaults(value, data[name])
+        elif isinstance(value, list):
+            for item, item_data in zip(value, data[name]):
+                if isinstance(item, BaseModel):
+                    _without_added_defaults(item, item_data)
+    return data
 
 
 # --------------------------------------------------------------------------- problems
@@ -642,6 +676,12 @@ def _region_problems(regions: list[Region]) -> list[Problem]:
                 problems.append(Problem(f"{where}.parent", r.parent, f"a {r.tier}'s parent must be a {expected}, not a {parent.tier}"))
         if r.fund is None and r.annual_topup > 0:
             problems.append(Problem(f"{where}.annual_topup", r.annual_topup, "a region without a fund cannot have a top-up (set fund, even 0)"))
+        if r.fund is None and r.annual_cap > 0:
+            problems.append(Problem(f"{where}.annual_cap", r.annual_cap, "a region without a fund has nothing to cap"))
+        if r.tiers is not None:
+            if r.tier == "province":
+                problems.append(Problem(f"{where}.tiers", _MISSING, "the province's split is sharing.tiers; a city or county may override it"))
+            problems += _share_problems(f"{where}.tiers", (r.tiers.province, r.tiers.city, r.tiers.county), "province + city + county")
         if r.lending is not None and r.tier != "county":
             problems.append(Problem(f"{where}.lending", _MISSING, "loans are originated in counties only"))
         if r.tier != "county" and r.pd_multiplier != 1.0:

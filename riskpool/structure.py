@@ -46,6 +46,9 @@ class Rules(NamedTuple):
     i_premium_rate: float  # per year
     i_loss_ratio_cap: float  # multiple of premiums earned
     disposal_cost: float  # fraction of the amount recovered
+    max_covered: float  # yuan of a loan covered, 0 = the whole loan
+    fund_cap_share: float  # all tiers together pay at most this share of the loss (1 = no cap)
+    write_off: int  # months after default when a loan leaves the breaker's NPL, 0 = at disposal only
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,8 @@ class Structure:
     # sharing
     band_max: np.ndarray  # float64 (bands,) sorted ascending
     shares: np.ndarray  # float64 (bands + 1, 5): shares in scenario.PARTIES order; last row = top level
-    tier_split: np.ndarray  # float64 (3,) in slot order county, city, province
+    tier_split: np.ndarray  # float64 (counties, 3): each county's split, in slot order county, city, province
+    node_annual_cap: np.ndarray  # float64 (nodes,) yuan a fund accepts in a calendar year, 0 = no cap
     rules: Rules
     # credit and collateral
     rho: float
@@ -91,6 +95,14 @@ class Structure:
     recovery_loading: float
     disposal_mean: float
     disposal_sd: float
+    p_no_sale: float
+    recovery_floor: float
+
+    @property
+    def caps(self) -> bool:
+        """Whether any rule caps what the funds pay (its excess, ``capped``, is reported)."""
+        return (self.rules.per_loan_cap > 0 or self.rules.fund_cap_share < 1.0
+                or bool((self.node_annual_cap > 0).any()))
 
     @property
     def n_nodes(self) -> int:
@@ -145,7 +157,11 @@ def compile_structure(s: Scenario) -> Structure:
         breaker_months=int(r.circuit_breaker_months), interest_rate=float(r.fund_interest_rate),
         g_capital=float(g.capital), g_fee_rate=float(g.fee_rate), i_premium_rate=float(ins.premium_rate),
         i_loss_ratio_cap=float(ins.loss_ratio_cap), disposal_cost=float(s.collateral.disposal_cost),
+        max_covered=float(r.max_covered), fund_cap_share=float(s.sharing.fund_cap_share),
+        write_off=int(r.write_off_months),
     )
+    by_id = {region.id: region for region in s.regions}
+    splits = [_tier_split(c, by_id, tiers) for c in counties]
     col = s.collateral
     return Structure(
         horizon_months=s.horizon_months,
@@ -171,7 +187,8 @@ def compile_structure(s: Scenario) -> Structure:
         ip_share=np.array([x.ip_collateral_share if x else 1.0 for x in lend]),
         band_max=np.array([b.max_loan for b in bands], dtype=np.float64),
         shares=shares,
-        tier_split=np.array([tiers.county, tiers.city, tiers.province]),
+        tier_split=np.array(splits, dtype=np.float64).reshape(len(counties), 3),
+        node_annual_cap=np.array([r.annual_cap for r in funded], dtype=np.float64),
         rules=rules,
         rho=s.credit.asset_correlation,
         rho_city=s.credit.city_correlation,
@@ -181,6 +198,8 @@ def compile_structure(s: Scenario) -> Structure:
         recovery_loading=col.recovery_factor_loading,
         disposal_mean=col.disposal_months_mean,
         disposal_sd=col.disposal_months_sd,
+        p_no_sale=col.p_no_sale,
+        recovery_floor=col.recovery_floor,
     )
 
 
@@ -191,3 +210,9 @@ def _next_funded(chain_nodes: np.ndarray, start: int) -> int:
             return t
     return -1
 
+
+def _tier_split(county, by_id, default) -> tuple[float, float, float]:
+    """The county's own split of the fund's part, else its city's, else sharing.tiers (slot order)."""
+    city = by_id[county.parent]
+    split = county.tiers or city.tiers or default
+    return (split.county, split.city, split.province)

@@ -132,6 +132,16 @@ class Sampling:
 
 
 @dataclass(frozen=True)
+class Caps:
+    """What the caps on compensation sent to the bank, by design (not a shortfall): the per-loan
+    cap, the cap on all tiers together and each fund's annual cap (docs/model.md section 5.2)."""
+
+    capped_mean: float | None  # yuan per path, all caps together
+    p_capped: float  # share of paths where some compensation was capped
+    nodes: dict[str, float | None]  # per fund node: mean yuan its annual cap sent to the bank
+
+
+@dataclass(frozen=True)
 class Summary:
     """Every figure of a run (docs/model.md sections 6 and 8)."""
 
@@ -147,18 +157,23 @@ class Summary:
     parties: dict[str, PartyLoss]  # fund, bank, guarantor, insurer, evaluator
     lending: Lending
     counties: dict[str, County]
+    caps: Caps | None = None  # only when a cap on compensation is set
 
     def to_json(self) -> dict[str, Any]:
-        """The content of ``summary.json``."""
+        """The content of ``summary.json`` (a part that does not apply to the run is left out)."""
         data = dataclasses.asdict(self)
-        if self.sampling is None:
-            del data["sampling"]
+        for key in OPTIONAL:
+            if data[key] is None:
+                del data[key]
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Summary:
         """A summary read back from the content of ``summary.json``."""
-        return _build(cls, {"sampling": None, **data})
+        return _build(cls, {**dict.fromkeys(OPTIONAL), **data})
+
+
+OPTIONAL = ("sampling", "caps")  # parts of a summary left out of summary.json when they do not apply
 
 
 def _build(kind: Any, data: Any) -> Any:

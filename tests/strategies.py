@@ -5,7 +5,9 @@ takes): a province with 1-3 cities of 1-3 counties each, any subset of regions h
 (the province included), horizons of 1-3 years, a few loans per county, and every option of
 sections 3-5: correlations, stress, downturn recoveries, both compensation bases, caps, bands,
 the three shortfall policies, leverage with both scopes, the circuit breaker, guarantor and
-insurer limits, interest and top-ups. Optional keys are sometimes left out so that the
+insurer limits, interest and top-ups; and the scheme options of section 5: a cover per loan, a
+cap on all tiers together, annual caps per fund, per-region tier splits, write-offs, unsold IP
+and a buyer of last resort. Optional keys are sometimes left out so that the
 scenario defaults are exercised too.
 
 Keyword arguments pin the options that a property needs fixed (``leverage=0``,
@@ -107,6 +109,8 @@ def sharing_tables(draw: st.DrawFn) -> dict[str, Any]:
             band["max_loan"] = limit
             bands.append(band)
         sharing["bands"] = bands
+    if not mostly(draw):
+        sharing["fund_cap_share"] = draw(st.one_of(st.just(1.0), st.floats(0.05, 1.0)))
     return sharing
 
 
@@ -139,6 +143,10 @@ def region(draw: st.DrawFn, rid: str, tier: str, parent: str | None) -> dict[str
     if mostly(draw) if tier == "province" else draw(st.booleans()):
         r["fund"] = draw(money())
         _put(r, "annual_topup", draw(optional(money(1e4, 2e7))))
+        if not mostly(draw):
+            r["annual_cap"] = draw(money(1e4, 2e7))
+    if tier != "province" and not mostly(draw):
+        r["tiers"] = dict(zip(TIER_KEYS, draw(shares_summing_to_one(3))))
     if tier == "county":
         _put(r, "pd_multiplier", draw(optional(st.one_of(st.just(1.0), st.floats(0.0, 3.0)))))
         if mostly(draw):  # most counties lend
@@ -210,6 +218,10 @@ def collateral_tables(draw: st.DrawFn, horizon_months: int, after_horizon: bool)
         if effective_mean > 0 and draw(st.booleans()):
             col["disposal_months_sd"] = draw(st.one_of(st.just(0.0), st.floats(MIN_SD, 10.0)))
     _put(col, "recovery_factor_loading", draw(optional(st.one_of(st.just(0.0), st.floats(0.0, 2.0)))))
+    if not mostly(draw):
+        col["p_no_sale"] = draw(st.one_of(st.just(1.0), st.floats(0.0, 0.9)))
+    if not mostly(draw):
+        col["recovery_floor"] = draw(st.floats(0.0, 0.6))
     return col
 
 
@@ -245,6 +257,10 @@ def rules_tables(
         _put(rules, "npl_warning", draw(optional(st.one_of(st.just(0.0), st.floats(0.0, top)))))
     _put(rules, "circuit_breaker_months", draw(optional(st.integers(1, 24))))
     _put(rules, "fund_interest_rate", draw(optional(st.one_of(st.just(0.0), st.floats(0.0, 0.05)))))
+    if not mostly(draw):
+        rules["max_covered"] = draw(money(1e5, 5e6))
+    if not mostly(draw):
+        rules["write_off_months"] = draw(st.integers(0, 15))
     return rules
 
 

@@ -260,7 +260,9 @@ VOCABULARY_SETTINGS = (  # between them, every event of the log happens on the f
     ["credit.annual_pd=0.3", "funds.scale=0.05", "sharing.guarantor=0.1", "sharing.bank=0.15",
      "parties.guarantor.capital=1e5", "parties.guarantor.fee_rate=0.01"],
     ["credit.annual_pd=0.3", "funds.scale=0.05", "rules.shortfall=parent", "rules.compensation_basis=net_loss"],
-    ["credit.annual_pd=0.3", "funds.scale=0.05", "rules.shortfall=bank", "rules.claim_lag_months=30"],
+    ["credit.annual_pd=0.3", "funds.scale=0.05", "rules.shortfall=bank", "rules.claim_lag_months=30",
+     "rules.write_off_months=6", "collateral.disposal_months_mean=24"],
+    ["credit.annual_pd=0.3", "rules.per_loan_cap=3e5"],
 )
 
 

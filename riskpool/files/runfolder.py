@@ -24,7 +24,7 @@ from ..engine import Results
 from ..fates import BLOCK_PATHS, STREAMS
 from ..ledger import PATH_COLUMNS
 from ..metrics import QUANTILE_METHOD, quantile
-from ..structure import SLOT_TIERS
+from ..structure import SLOT_TIERS, Structure
 from ..summary import Summary
 from .atomic import atomic_write, json_text, remove_stale_temporaries
 from .manifest import manifest_of, write_manifest
@@ -43,13 +43,18 @@ def path_chunks(n_paths: int) -> list[slice]:
     return [slice(p, min(p + CHUNK_PATHS, n_paths)) for p in range(0, n_paths, CHUNK_PATHS)]
 
 
+def path_columns(st: Structure) -> tuple[str, ...]:
+    """The ledger's per-path figures written to paths.parquet: ``capped`` only when a cap applies."""
+    return tuple(name for name in PATH_COLUMNS if name != "capped" or st.caps)
+
+
 def paths_table(res: Results, rows: slice = slice(None)) -> pa.Table:
     """One row per path (of ``rows``): lending, losses by party net of clawbacks, shortfall flags."""
     start, stop, _ = rows.indices(res.n_paths)
     tier = np.asarray(res.structure.node_tier)
     fund_first = res.group_earliest(np.ones(len(tier), dtype=bool), rows)
     columns: dict[str, Any] = {"path": pa.array(np.arange(start, stop, dtype=np.int64))}
-    for name in PATH_COLUMNS:
+    for name in path_columns(res.structure):
         values = res.path_column(name, rows)
         if name in COUNT_COLUMNS:
             columns[name] = pa.array(values.astype(np.int64))
@@ -84,6 +89,7 @@ def nodes_table(res: Results, rows: slice = slice(None)) -> pa.Table:
         "unpaid": pa.array(figure("unpaid")),
         "required_capital": pa.array(figure("required_capital")),
         "final_balance": pa.array(figure("final_balance")),
+        **({"capped": pa.array(figure("capped"))} if (st.node_annual_cap > 0).any() else {}),
     })
 
 

@@ -1,0 +1,157 @@
+"""The scheme options of docs/model.md sections 3.5, 4.6 and 5.2, each on a path computed by hand.
+
+Fates are set by hand on the ``minimal`` scenario with simple rules (fund and bank share 50/50,
+no other party, large funds, no interest), so that every figure can be worked out on paper; both
+engines (the ledger and the SimPy event engine) must give it, and agree with each other. The
+sampled options (unsold IP, a buyer of last resort) are checked on drawn fates.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from riskpool import scenario
+from riskpool.events import simulate_path
+from riskpool.fates import NO_DEFAULT, Fates, sample_block
+from riskpool.ledger import NODE_COLUMNS, PATH_COLUMNS, run_ledger
+from riskpool.structure import compile_structure
+
+if str(Path(__file__).resolve().parent) not in sys.path:  # tests/ has no __init__.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_events import disagreements
+
+SIMPLE = ["sharing.fund=0.5", "sharing.bank=0.5", "sharing.insurer=0", "sharing.evaluator=0", "sharing.guarantor=0",
+          "rules.fund_interest_rate=0", "rules.leverage=0", "rules.max_loan=0", "rules.circuit_breaker_npl=0",
+          "rules.npl_warning=0", "collateral.disposal_cost=0", "collateral.recovery_sd=0", "collateral.disposal_months_sd=0"]
+NEVER = 1000  # a disposal delay beyond any horizon
+
+
+def path_of(settings: list[str], loans: list[tuple[int, float, int, float, int]]):
+    """Both engines on one path of hand-set loans (orig, size, default month or NO_DEFAULT,
+    recovery, disposal delay); returns (event trace, ledger path row, ledger node rows, structure)."""
+    st = compile_structure(scenario.load("minimal", SIMPLE + settings))
+    defaulted = np.array([i for i, loan in enumerate(loans) if loan[2] != NO_DEFAULT], dtype=np.int64)
+    fates = Fates(
+        path_start=np.array([0, len(loans)]), county=np.zeros(len(loans), dtype=np.int32),
+        orig=np.array([loan[0] for loan in loans], dtype=np.int32), size=np.array([loan[1] for loan in loans]),
+        default_month=np.array([loan[2] for loan in loans], dtype=np.int32), defaulted=defaulted,
+        recovery=np.array([loans[i][3] for i in defaulted]), delay=np.array([loans[i][4] for i in defaulted], dtype=np.int32),
+        systematic=np.zeros((1, 5)),
+    )
+    trace = simulate_path(st, fates, 0)
+    res = run_ledger(st, fates)
+    assert not disagreements(trace, res.paths[0], res.nodes[0], res.counties[0], res.balance[0], st.node_ids)
+    return trace, dict(zip(PATH_COLUMNS, res.paths[0])), res.nodes[0], st
+
+
+def node(nodes: np.ndarray, st, node_id: str, column: str) -> float:
+    return float(nodes[st.node_ids.index(node_id), NODE_COLUMNS.index(column)])
+
+
+def conserved(path: dict[str, float]) -> float:
+    """Losses + recovered + unpaid - defaulted EAD (0 when money is conserved)."""
+    parties = sum(path[k] for k in ("loss_fund", "loss_bank", "loss_guarantor", "loss_insurer", "loss_evaluator"))
+    return parties + path["recovered"] + path["unpaid"] - path["defaulted_ead"]
+
+
+def test_max_covered_covers_only_the_first_yuan_of_a_loan():
+    # a 3m loan defaults in month 2, claimed in month 5 (lag 3); only its first 1m is covered
+    trace, path, nodes, st = path_of(["rules.max_covered=1e6"], [(-1, 3e6, 2, 0.0, NEVER)])
+    assert path["loss_fund"] == pytest.approx(0.5 * 1e6)
+    assert path["loss_bank"] == pytest.approx(2e6 + 0.5 * 1e6)  # the uncovered 2m, and its share of the 1m
+    assert node(nodes, st, "430104", "payout_net") == pytest.approx(0.2 * 0.5e6)  # tiers 0.5 / 0.3 / 0.2
+    assert node(nodes, st, "changsha", "payout_net") == pytest.approx(0.3 * 0.5e6)
+    assert node(nodes, st, "hunan", "payout_net") == pytest.approx(0.5 * 0.5e6)
+    assert path["capped"] == 0 and not st.caps  # a cover, not a cap
+    assert abs(conserved(path)) < 1e-6
+
+
+def test_fund_cap_share_caps_all_tiers_together_at_a_share_of_the_loss():
+    # fund share 50 %, all tiers together at most 30 % of the loss: 1.5m asked, 0.9m paid, 0.6m capped
+    trace, path, nodes, st = path_of(["sharing.fund_cap_share=0.3"], [(-1, 3e6, 2, 0.0, NEVER)])
+    assert path["loss_fund"] == pytest.approx(0.9e6)
+    assert path["capped"] == pytest.approx(0.6e6) == trace.capped_total
+    assert path["loss_bank"] == pytest.approx(1.5e6 + 0.6e6)
+    assert [r[5] for r in trace.events if r[1] == "capped"] == [pytest.approx(0.6e6)]
+    assert abs(conserved(path)) < 1e-6
+
+
+def test_annual_cap_limits_what_a_fund_accepts_in_a_calendar_year():
+    # county fund capped at 150,000 a year; its part of a 1m loan's claim is 0.2 x 0.5 x 1m = 100,000
+    loans = [(-1, 1e6, 2, 0.0, NEVER), (-1, 1e6, 3, 0.0, NEVER), (-1, 1e6, 10, 0.0, NEVER)]
+    trace, path, nodes, st = path_of(["regions.430104.annual_cap=150000"], loans)
+    # claims in months 5 and 6 (year 0): 100,000 then 50,000 accepted; month 13 (year 1): 100,000 again
+    assert node(nodes, st, "430104", "payout_net") == pytest.approx(250_000)
+    assert node(nodes, st, "430104", "capped") == pytest.approx(50_000) == path["capped"]
+    assert node(nodes, st, "430104", "due") == pytest.approx(250_000)  # what it accepted
+    assert node(nodes, st, "430104", "first_shortfall_month") == -1  # capped is not a shortfall
+    assert path["loss_bank"] == pytest.approx(3 * 0.5e6 + 50_000)
+    assert abs(conserved(path)) < 1e-6
+
+
+def test_county_tier_split_overrides_the_scheme_split():
+    trace, path, nodes, st = path_of(["regions.430104.tiers={province=0, city=0.25, county=0.75}"],
+                                     [(-1, 1e6, 2, 0.0, NEVER)])
+    assert node(nodes, st, "430104", "payout_net") == pytest.approx(0.75 * 0.5e6)
+    assert node(nodes, st, "changsha", "payout_net") == pytest.approx(0.25 * 0.5e6)
+    assert node(nodes, st, "hunan", "payout_net") == 0
+
+
+@pytest.mark.parametrize(("write_off", "trips"), [(0, 4), (6, 1)])
+def test_write_off_takes_a_loan_out_of_the_breakers_npl(write_off: int, trips: int):
+    # ten 1m loans from month -1 (12-month tenor, so the book runs off in month 11); one defaults in
+    # month 1 and is disposed of in month 41. NPL ratio 1/10 > 5 %: the county stops in months 1-12.
+    # Undisposed, the loan keeps the ratio at 1 after the run-off: trips again in months 13, 25, 37.
+    # Written off in month 7, it leaves the NPL and the county does not trip again.
+    loans = [(-1, 1e6, 1 if i == 0 else NO_DEFAULT, 0.0, 40) for i in range(10)]
+    settings = ["rules.circuit_breaker_npl=0.05", f"rules.write_off_months={write_off}"]
+    trace, path, nodes, st = path_of(settings, loans)
+    assert trace.breaker_trips[0] == trips
+    assert [r[0] for r in trace.events if r[1] == "write_off"] == ([7] if write_off else [])
+
+
+def test_unsold_ip_recovers_nothing_and_the_buyer_of_last_resort_pays_the_floor():
+    def recoveries(settings: list[str]) -> tuple[np.ndarray, Fates]:
+        s = scenario.load("minimal", ["credit.annual_pd=0.2", *settings])
+        fates = sample_block(compile_structure(s), 11, 0, 250)
+        return fates.recovery, fates
+
+    plain, base = recoveries([])
+    unsold, fates = recoveries(["collateral.p_no_sale=0.4"])
+    assert len(plain) > 500
+    assert np.array_equal(fates.default_month, base.default_month) and np.array_equal(fates.size, base.size)
+    sold = unsold > 0
+    assert np.array_equal(unsold[sold], plain[sold])  # a sale achieves what it would have
+    share = 1 - sold.mean()
+    assert stats.binomtest(int((~sold).sum()), len(sold), 0.4).pvalue > 1e-3, share
+    floored, _ = recoveries(["collateral.p_no_sale=1", "collateral.recovery_floor=0.3"])
+    assert np.all(floored == 0.3)  # nothing sells; the buyer of last resort pays 30 %
+    floor_only, _ = recoveries(["collateral.recovery_floor=0.25"])
+    assert np.array_equal(floor_only, np.maximum(plain, 0.25))
+
+
+def test_added_options_at_their_defaults_keep_the_scenario_sha():
+    base = scenario.load("minimal")
+    explicit = scenario.load("minimal", ["rules.max_covered=0", "rules.write_off_months=0", "sharing.fund_cap_share=1",
+                                         "collateral.p_no_sale=0", "collateral.recovery_floor=0",
+                                         "regions.430104.annual_cap=0"])
+    assert explicit.sha256() == base.sha256()
+    assert "max_covered" not in base.canonical()["rules"]
+    changed = scenario.load("minimal", ["rules.max_covered=1e6"])
+    assert changed.sha256() != base.sha256() and changed.canonical()["rules"]["max_covered"] == 1e6
+    assert scenario.validate(changed.canonical()).sha256() == changed.sha256()  # the canonical form reads back
+
+
+def test_bad_scheme_options_name_the_field():
+    for override, where in (("regions.changsha.tiers={province=0.5, city=0.6, county=0}", "regions.changsha.tiers"),
+                            ("regions.hunan.tiers={province=1, city=0, county=0}", "regions.hunan.tiers"),
+                            ("sharing.fund_cap_share=0", "sharing.fund_cap_share"),
+                            ("collateral.p_no_sale=1.5", "collateral.p_no_sale")):
+        with pytest.raises(scenario.ScenarioError) as caught:
+            scenario.load("minimal", [override])
+        assert any(p.path == where for p in caught.value.problems), (override, caught.value.problems)
