@@ -54,6 +54,7 @@ class Results:
     nodes: np.ndarray | None  # (paths, nodes, len(NODE_COLUMNS))
     counties: np.ndarray | None  # (paths, counties, len(COUNTY_COLUMNS))
     balance: np.ndarray | None  # (paths, months, nodes)
+    budget: np.ndarray | None  # (paths, years, 3 tier slots): top-ups paid at each year's start
     covered: np.ndarray  # (months, nodes): outstanding under each node, summed over all paths with their weights
     weight: np.ndarray | None = None  # (paths,): likelihood ratio of each path; None: 1 (plain sampling)
     sampling: Sampling = PLAIN
@@ -109,6 +110,13 @@ class Results:
         if self.spool:
             return self.spool.read("balance", (node, months.start), count=len(months)).reshape(len(months), -1)
         return self.balance[:, months.start : months.stop, node].T
+
+    def tier_budget(self, slot: int, year: int) -> np.ndarray:
+        """(paths,): what the funds of tier ``slot`` (0 county, 1 city, 2 province) were topped up
+        with at the start of ``year``."""
+        if self.spool:
+            return self.spool.read("budget", (year, slot))
+        return self.budget[:, year, slot]
 
     def fund_shortfall(self) -> np.ndarray:
         """Per path, whether any fund ran short."""
@@ -231,7 +239,8 @@ def run_task(res: Results, task: list[tuple[int, int]], first_block: int = 0) ->
         fates = sample_block(st, res.seed, block, n, shift)
         if shift is not None:
             res.weight[rows] = likelihood_ratio(fates.systematic, shift)
-        out = LedgerResult(res.paths[rows], res.nodes[rows], res.counties[rows], res.balance[rows], covered[k])
+        out = LedgerResult(res.paths[rows], res.nodes[rows], res.counties[rows], res.balance[rows], covered[k],
+                           res.budget[rows])
         run_ledger(st, fates, out, res.weight[rows])
     return covered
 
@@ -248,6 +257,7 @@ def _run_task_to_spool(res: Results, task: list[tuple[int, int]], first_block: i
     res.spool.write("nodes", start, part.nodes.transpose(0, 2, 1))
     res.spool.write("counties", start, part.counties.transpose(0, 2, 1))
     res.spool.write("balance", start, part.balance.transpose(0, 2, 1))
+    res.spool.write("budget", start, part.budget)
     return covered
 
 
@@ -303,6 +313,7 @@ def _allocate(scenario: Scenario, st: Structure, seed: int, n: int, shared: bool
         nodes=zeros((n, nodes, len(NODE_COLUMNS))),
         counties=zeros((n, counties, len(COUNTY_COLUMNS))),
         balance=zeros((n, t, nodes)),
+        budget=zeros((n, t // 12, 3)),
         covered=np.zeros((t, nodes)),
         weight=weight,
         sampling=sampling,
@@ -313,11 +324,12 @@ def _allocate_spooled(scenario: Scenario, st: Structure, seed: int, n: int, shar
                       folder: Path) -> Results:
     """Results whose per-path arrays live in spool files in ``folder``; weights stay in memory."""
     shapes = {"paths": (len(PATH_COLUMNS),), "nodes": (len(NODE_COLUMNS), st.n_nodes),
-              "counties": (len(COUNTY_COLUMNS), st.n_counties), "balance": (st.n_nodes, st.horizon_months)}
+              "counties": (len(COUNTY_COLUMNS), st.n_counties), "balance": (st.n_nodes, st.horizon_months),
+              "budget": (st.horizon_months // 12, 3)}
     weight = _shared_zeros((n,)) if shared else np.zeros(n)
     weight += 1.0
     return Results(scenario=scenario, structure=st, seed=seed, n_paths=n, paths=None, nodes=None, counties=None,
-                   balance=None, covered=np.zeros((st.horizon_months, st.n_nodes)), weight=weight,
+                   balance=None, budget=None, covered=np.zeros((st.horizon_months, st.n_nodes)), weight=weight,
                    sampling=sampling, spool=Spool(folder, n, shapes))
 
 

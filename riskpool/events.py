@@ -122,6 +122,7 @@ class PathTrace:
     guarantor_exhausted: bool = False
     capped_total: float = 0.0  # what the caps sent to the bank (the ``capped`` column)
     capped: np.ndarray = None  # per node: what its annual cap sent to the bank
+    budget: np.ndarray = None  # (years, 3 tier slots): top-ups paid at the start of each year
     simpy_events: int = 0  # SimPy events processed (for speed figures)
 
     def path_value(self, name: str) -> float:
@@ -228,6 +229,8 @@ class _PathModel:
         self.inflow = [0.0] * nn  # interest + top-ups + full clawback shares (required capital)
         self.gap = [0.0] * nn
         self.first_short = [-1] * nn
+        self.below_since = [-1] * nn  # the year a restoring fund was first found below its target
+        self.budget = np.zeros((T // 12, 3))  # top-ups paid at the start of each year, by tier slot
         self.capped = [0.0] * nn  # what each node's annual cap sent to the bank
         self.year_accepted = [0.0] * nn  # what each node accepted in the calendar year accept_year
         self.accept_year = 0
@@ -294,9 +297,12 @@ class _PathModel:
                 interest = self.balance[j] * self.rate / 12.0
                 self.inflow[j] += interest
                 self.node_move(m, "interest", -1, j, interest)
-            if m > 0 and m % 12 == 0 and topup > 0:
-                self.inflow[j] += topup
-                self.node_move(m, "topup", -1, j, topup)
+            if m > 0 and m % 12 == 0:
+                amount = self.restoring_topup(j, m) if self.st.node_restore[j] else topup
+                self.budget[m // 12][int(self.st.node_tier[j])] += amount
+                if amount > 0:
+                    self.inflow[j] += amount
+                    self.node_move(m, "topup", -1, j, amount)
             yield self.wait_until(m, QUEUED_CLAIMS, j)
             q = self.queue[j]
             while q and self.balance[j] > 0:
@@ -311,6 +317,22 @@ class _PathModel:
                     break
                 q.pop(0)
                 del loan.fund_queued[j]
+
+    def restoring_topup(self, j: int, m: int) -> float:
+        """What brings fund j towards its target at the start of year m // 12: the gap spread over
+        the years left of its restoration deadline, within its budget."""
+        st = self.st
+        covered = sum(self.county_out[c] for c in range(st.n_counties) if st.node_covers[j, c])
+        gap = float(st.node_target[j]) + float(st.node_target_ratio[j]) * covered - self.balance[j]
+        if gap <= 0:
+            self.below_since[j] = -1
+            return 0.0
+        year, deadline = m // 12, int(st.node_restore_years[j])
+        if self.below_since[j] < 0:
+            self.below_since[j] = year
+        left = max(1, deadline - (year - self.below_since[j])) if deadline > 0 else 1
+        budget = float(st.node_budget[j])
+        return min(gap / left, budget) if budget > 0 else gap / left
 
     def guarantor_and_insurer(self):
         """Fees and premiums earned on the book at the start of each month."""
@@ -633,6 +655,7 @@ class _PathModel:
         tr.n_originated, tr.n_defaults = self.n_originated, self.n_defaults
         tr.guarantor_exhausted = self.g_exhausted
         tr.capped_total, tr.capped = self.capped_total, np.array(self.capped)
+        tr.budget = self.budget
         tr.simpy_events = steps
         return tr
 

@@ -57,6 +57,7 @@ class LedgerResult:
     counties: np.ndarray  # (paths, counties, len(COUNTY_COLUMNS))
     balance: np.ndarray  # (paths, months, nodes) month-end balances
     covered: np.ndarray  # (months, nodes) outstanding principal under each node, summed over paths (weighted)
+    budget: np.ndarray  # (paths, years, 3 tier slots) top-ups paid at the start of each year
 
 
 def allocate(st: Structure, n_paths: int) -> LedgerResult:
@@ -67,6 +68,7 @@ def allocate(st: Structure, n_paths: int) -> LedgerResult:
         counties=np.zeros((n_paths, counties, len(COUNTY_COLUMNS))),
         balance=np.zeros((n_paths, t, nodes)),
         covered=np.zeros((t, nodes)),
+        budget=np.zeros((n_paths, t // 12, 3)),
     )
 
 
@@ -89,7 +91,8 @@ def run_ledger(st: Structure, fates: Fates, out: LedgerResult | None = None,
         fates.defaulted, fates.recovery, fates.delay, st.horizon_months,
         st.node_initial, st.node_topup, st.county_fund, st.route, st.overflow,
         st.tenor, st.ip_share, st.band_max, st.shares, st.tier_split, st.node_annual_cap, st.rules, weight,
-        out.paths, out.nodes, out.counties, out.balance, out.covered,
+        st.node_tier, st.node_restore, st.node_target, st.node_target_ratio, st.node_budget, st.node_restore_years,
+        out.paths, out.nodes, out.counties, out.balance, out.covered, out.budget,
     )
     return out
 
@@ -119,7 +122,8 @@ def _covered(cover, amount, out_g, out_i):  # pragma: no cover - compiled
 def _ledger_block(path_start, county, orig, size, default_month, defaulted, recovery, delay, horizon,
                   node_initial, node_topup, county_fund, route, overflow,
                   tenor, ip_share, band_max, shares, tier_split, annual_cap, rules, weight,
-                  out_paths, out_nodes, out_counties, out_balance, out_covered):  # pragma: no cover
+                  node_tier, restore, target, target_ratio, budget, restore_years,
+                  out_paths, out_nodes, out_counties, out_balance, out_covered, out_budget):  # pragma: no cover
     # Speed: the loops over loans call no helper that takes an array. numba counts references to
     # arrays handed to a function with atomic instructions, which cost more than the loop bodies.
     n_nodes = len(node_initial)
@@ -211,6 +215,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
     q_tail = np.empty(n_nodes, dtype=np.int64)
     cum_in = np.empty(n_nodes)
     accepted = np.empty(n_nodes)  # what each node accepted this calendar year (its annual cap)
+    below_since = np.empty(n_nodes, dtype=np.int64)  # year a restoring fund was first found below target, -1
     asked = np.empty(n_nodes)  # everything each node was asked to pay (its N_DUE)
     required = np.empty(n_nodes)  # the largest gap between what was due and what came in
     orig_c = np.empty(n_counties)  # principal originated per county
@@ -235,6 +240,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
         q_head[:] = -1
         q_tail[:] = -1
         cum_in[:] = 0.0
+        below_since[:] = -1
         out[:] = 0.0
         asked[:] = 0.0
         required[:] = 0.0
@@ -265,7 +271,9 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
         for m in range(-1, horizon):
             if m >= 0:
                 # 1. interest on the opening balance, top-ups, fees and premiums
-                _inflows(m, monthly_interest, node_topup, bal, cum_in)
+                _inflows(m, monthly_interest, node_topup, bal, cum_in, node_tier, out_budget[b, m // 12],
+                         restore, target, target_ratio, budget, restore_years, below_since, out, out_total,
+                         covers_out, total)
                 if m % 12 == 0:
                     accepted[:] = 0.0
                 fees += g_fee * (out_total if fees_on_total else out_g)
@@ -492,14 +500,40 @@ def _leave_npl(c, x, npl_c, npl_n, active, active_at, n_active):  # pragma: no c
 
 
 @njit(cache=True, inline="always")
-def _inflows(m, monthly_interest, node_topup, bal, cum_in):  # pragma: no cover - compiled
-    """Step 1 (funds): interest on each opening balance, and the annual top-up in months 12, 24, ..."""
+def _inflows(m, monthly_interest, node_topup, bal, cum_in, node_tier, paid, restore, target, target_ratio, budget,
+             restore_years, below_since, out, out_total, covers_out, total):  # pragma: no cover - compiled
+    """Step 1 (funds): interest on each opening balance, then in months 12, 24, ... the top-up: the
+    fixed one, or what restores the fund towards its target (``paid``: this year's top-ups by tier)."""
+    year_start = m % 12 == 0 and m > 0
     for j in range(len(bal)):
-        inflow = bal[j] * monthly_interest
-        if m % 12 == 0 and m > 0:
-            inflow += node_topup[j]
-        bal[j] += inflow
-        cum_in[j] += inflow
+        if not restore[j]:
+            inflow = bal[j] * monthly_interest
+            if year_start:
+                inflow += node_topup[j]
+                paid[node_tier[j]] += node_topup[j]
+            bal[j] += inflow
+            cum_in[j] += inflow
+            continue
+        interest = bal[j] * monthly_interest
+        bal[j] += interest
+        cum_in[j] += interest
+        if not year_start:
+            continue
+        covered = out_total if covers_out[j] == total else out[covers_out[j]]
+        gap = target[j] + target_ratio[j] * covered - bal[j]
+        if gap <= 0.0:
+            below_since[j] = -1
+            continue
+        year = m // 12
+        if below_since[j] < 0:
+            below_since[j] = year
+        left = max(1, restore_years[j] - (year - below_since[j])) if restore_years[j] > 0 else 1
+        topup = gap / left
+        if budget[j] > 0.0 and topup > budget[j]:
+            topup = budget[j]
+        bal[j] += topup
+        cum_in[j] += topup
+        paid[node_tier[j]] += topup
 
 
 @njit(cache=True, inline="always")

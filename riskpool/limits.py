@@ -38,9 +38,10 @@ def result_bytes_per_path(s: Scenario) -> int:
     """Results kept per path: month-end balances of every fund node, node, county and path rows."""
     nodes = sum(r.fund is not None for r in s.regions)
     counties = sum(r.tier == "county" for r in s.regions)
-    # balances by month, the node and county figures, the path figures and the path's weight
+    # balances by month, the node and county figures, the path figures, the path's weight and the
+    # top-ups by year and tier
     return 8 * (s.horizon_months * nodes + len(NODE_COLUMNS) * nodes + len(COUNTY_COLUMNS) * counties
-                + len(PATH_COLUMNS) + 1)
+                + len(PATH_COLUMNS) + 1 + 3 * s.simulation.horizon_years)
 
 
 def results_memory_bytes(s: Scenario, paths: int) -> float:

@@ -22,6 +22,7 @@ from .engine import Results
 from .importance import effective_sample_size
 from .structure import SLOT_TIERS
 from .summary import (
+    Appropriation,
     Caps,
     County,
     Group,
@@ -229,7 +230,25 @@ def summarize(res: Results) -> Summary:
         lending=lending_summary(res),
         counties=county_summaries(res),
         caps=caps_summary(res) if st.caps else None,
+        budget=budget_summary(res) if st.restores else None,
     )
+
+
+def budget_summary(res: Results) -> dict[str, list[Appropriation]]:
+    """The top-ups paid at the start of each year 1 ... Y-1, for the whole fund and each tier
+    with funds: the appropriation each budget needed (mean and 95 % over paths)."""
+    st, w = res.structure, res.weight
+    tiers = [(SLOT_TIERS[t], (t,)) for t in reversed(range(3)) if (np.asarray(st.node_tier) == t).any()]
+    out = {}
+    for name, slots in [("fund", (0, 1, 2)), *tiers]:
+        rows = []
+        for year in range(1, st.horizon_months // 12):
+            paid = np.zeros(res.n_paths)
+            for t in slots:
+                paid += res.tier_budget(t, year)
+            rows.append(Appropriation(year, _num(wmean(paid, w)), _num(quantile(paid, 0.95, weight=w))))
+        out[name] = rows
+    return out
 
 
 def caps_summary(res: Results) -> Caps:

@@ -174,6 +174,12 @@ class Region(_Section):
     lending: Lending | None = None
     annual_cap: Money = Field(0.0, json_schema_extra=_unit("yuan", zero_is_none=True, added=True))
     tiers: TierSplit | None = Field(None, json_schema_extra=_unit("fraction", added=True))
+    topup_rule: Literal["fixed", "restore"] = Field("fixed", json_schema_extra=_unit("choice", added=True))
+    target_balance: Money = Field(0.0, json_schema_extra=_unit("yuan", added=True))
+    target_reserve_ratio: Annotated[float, Field(ge=0.0, le=10.0)] = Field(
+        0.0, json_schema_extra=_unit("fraction", added=True))
+    topup_budget: Money = Field(0.0, json_schema_extra=_unit("yuan", zero_is_none=True, added=True))
+    restore_years: int = Field(0, ge=0, le=50, json_schema_extra=_unit("years", zero_is_none=True, added=True))
 
 
 class Scenario(_Section):
@@ -649,6 +655,24 @@ def _share_problems(path: str, shares: tuple[float, ...], what: str) -> list[Pro
 _PARENT_TIER = {"province": None, "city": "province", "county": "city"}
 
 
+def _topup_problems(r: Region, where: str) -> list[Problem]:
+    """A restoring top-up needs a fund and a target, and replaces the fixed one."""
+    restore_only = {"target_balance": r.target_balance, "target_reserve_ratio": r.target_reserve_ratio,
+                    "topup_budget": r.topup_budget, "restore_years": r.restore_years}
+    if r.topup_rule == "fixed":
+        return [Problem(f"{where}.{name}", value, 'applies with topup_rule = "restore" only')
+                for name, value in restore_only.items() if value]
+    problems = []
+    if r.fund is None:
+        problems.append(Problem(f"{where}.topup_rule", r.topup_rule, "a region without a fund cannot be topped up"))
+    if r.target_balance <= 0 and r.target_reserve_ratio <= 0:
+        problems.append(Problem(f"{where}.topup_rule", r.topup_rule,
+                                "restoring needs a target: target_balance (yuan) or target_reserve_ratio > 0"))
+    if r.annual_topup > 0:
+        problems.append(Problem(f"{where}.annual_topup", r.annual_topup, 'a restoring fund gets no fixed top-up (topup_rule = "restore")'))
+    return problems
+
+
 def _region_problems(regions: list[Region]) -> list[Problem]:
     problems: list[Problem] = []
     by_id: dict[str, Region] = {}
@@ -678,6 +702,7 @@ def _region_problems(regions: list[Region]) -> list[Problem]:
             problems.append(Problem(f"{where}.annual_topup", r.annual_topup, "a region without a fund cannot have a top-up (set fund, even 0)"))
         if r.fund is None and r.annual_cap > 0:
             problems.append(Problem(f"{where}.annual_cap", r.annual_cap, "a region without a fund has nothing to cap"))
+        problems += _topup_problems(r, where)
         if r.tiers is not None:
             if r.tier == "province":
                 problems.append(Problem(f"{where}.tiers", _MISSING, "the province's split is sharing.tiers; a city or county may override it"))

@@ -6,7 +6,8 @@ results go to four files in column-major order, each figure of each fund (or mon
 balance) one contiguous run of paths:
 
 - ``paths``: (path figure, path); ``nodes``: (node figure, node, path);
-- ``counties``: (county figure, county, path); ``balance``: (node, month, path).
+- ``counties``: (county figure, county, path); ``balance``: (node, month, path);
+- ``budget``: (year, tier slot, path).
 
 Blocks are written with ``os.pwrite`` at their paths' offsets (forked workers write their own
 blocks into the same files) and read back one figure at a time with ``os.pread``, so memory
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-KINDS = ("paths", "nodes", "counties", "balance")
+KINDS = ("paths", "nodes", "counties", "balance", "budget")
 SPOOL_PREFIX = ".spool.tmp-"
 ITEM = 8  # float64
 

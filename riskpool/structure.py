@@ -85,6 +85,12 @@ class Structure:
     shares: np.ndarray  # float64 (bands + 1, 5): shares in scenario.PARTIES order; last row = top level
     tier_split: np.ndarray  # float64 (counties, 3): each county's split, in slot order county, city, province
     node_annual_cap: np.ndarray  # float64 (nodes,) yuan a fund accepts in a calendar year, 0 = no cap
+    # top-ups that depend on the balance (docs/model.md section 5.6); all 0 for fixed top-ups
+    node_restore: np.ndarray  # bool (nodes,): topup_rule = "restore"
+    node_target: np.ndarray  # float64 (nodes,) target balance, yuan
+    node_target_ratio: np.ndarray  # float64 (nodes,) target balance over covered outstanding
+    node_budget: np.ndarray  # float64 (nodes,) yuan a year at most, 0 = no ceiling
+    node_restore_years: np.ndarray  # int64 (nodes,) restoration deadline in years, 0 = at once
     rules: Rules
     # credit and collateral
     rho: float
@@ -97,6 +103,11 @@ class Structure:
     disposal_sd: float
     p_no_sale: float
     recovery_floor: float
+
+    @property
+    def restores(self) -> bool:
+        """Whether some fund's top-up depends on its balance (then the appropriations are reported)."""
+        return bool(self.node_restore.any())
 
     @property
     def caps(self) -> bool:
@@ -189,6 +200,11 @@ def compile_structure(s: Scenario) -> Structure:
         shares=shares,
         tier_split=np.array(splits, dtype=np.float64).reshape(len(counties), 3),
         node_annual_cap=np.array([r.annual_cap for r in funded], dtype=np.float64),
+        node_restore=np.array([r.topup_rule == "restore" for r in funded], dtype=np.bool_),
+        node_target=np.array([r.target_balance for r in funded], dtype=np.float64),
+        node_target_ratio=np.array([r.target_reserve_ratio for r in funded], dtype=np.float64),
+        node_budget=np.array([r.topup_budget for r in funded], dtype=np.float64),
+        node_restore_years=np.array([r.restore_years for r in funded], dtype=np.int64),
         rules=rules,
         rho=s.credit.asset_correlation,
         rho_city=s.credit.city_correlation,

@@ -142,6 +142,15 @@ class Caps:
 
 
 @dataclass(frozen=True)
+class Appropriation:
+    """The top-ups a group of funds was paid at the start of one year (yuan): the budget it needed."""
+
+    year: int  # paid in month 12 x year
+    mean: float | None
+    q95: float | None
+
+
+@dataclass(frozen=True)
 class Summary:
     """Every figure of a run (docs/model.md sections 6 and 8)."""
 
@@ -158,6 +167,7 @@ class Summary:
     lending: Lending
     counties: dict[str, County]
     caps: Caps | None = None  # only when a cap on compensation is set
+    budget: dict[str, list[Appropriation]] | None = None  # only when a top-up depends on the balance: fund, tiers
 
     def to_json(self) -> dict[str, Any]:
         """The content of ``summary.json`` (a part that does not apply to the run is left out)."""
@@ -173,7 +183,7 @@ class Summary:
         return _build(cls, {**dict.fromkeys(OPTIONAL), **data})
 
 
-OPTIONAL = ("sampling", "caps")  # parts of a summary left out of summary.json when they do not apply
+OPTIONAL = ("sampling", "caps", "budget")  # parts of a summary left out of summary.json when they do not apply
 
 
 def _build(kind: Any, data: Any) -> Any:

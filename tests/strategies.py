@@ -145,6 +145,15 @@ def region(draw: st.DrawFn, rid: str, tier: str, parent: str | None) -> dict[str
         _put(r, "annual_topup", draw(optional(money(1e4, 2e7))))
         if not mostly(draw):
             r["annual_cap"] = draw(money(1e4, 2e7))
+        if not mostly(draw):  # a top-up that restores the fund towards a target
+            r.pop("annual_topup", None)
+            r["topup_rule"] = "restore"
+            r["target_balance"] = draw(money(1e5, 5e7))
+            r["target_reserve_ratio"] = draw(st.one_of(st.just(0.0), st.floats(0.01, 0.5)))
+            if r["target_balance"] == 0 and r["target_reserve_ratio"] == 0:
+                r["target_balance"] = 1e6
+            _put(r, "topup_budget", draw(optional(money(1e4, 2e7))))
+            _put(r, "restore_years", draw(optional(st.integers(0, 8))))
     if tier != "province" and not mostly(draw):
         r["tiers"] = dict(zip(TIER_KEYS, draw(shares_summing_to_one(3))))
     if tier == "county":

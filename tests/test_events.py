@@ -35,7 +35,7 @@ from riskpool.events import (
     write_trace_csv,
 )
 from riskpool.fates import NO_DEFAULT, Fates, sample_block
-from riskpool.ledger import COUNTY_COLUMNS, NODE_COLUMNS, PATH_COLUMNS, run_ledger
+from riskpool.ledger import COUNTY_COLUMNS, NODE_COLUMNS, PATH_COLUMNS, LedgerResult, run_ledger
 from riskpool.structure import Structure, compile_structure
 
 if str(Path(__file__).resolve().parent) not in sys.path:  # tests/ has no __init__.py
@@ -64,9 +64,9 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= max(1e-6, 1e-12 * max(abs(a), abs(b)))
 
 
-def disagreements(tr: PathTrace, paths: np.ndarray, nodes: np.ndarray, counties: np.ndarray,
-                  balance: np.ndarray, node_ids: tuple[str, ...]) -> list[str]:
-    """Every figure of one path on which the event trace and the fast engine's rows differ."""
+def disagreements(tr: PathTrace, res: LedgerResult, k: int, node_ids: tuple[str, ...]) -> list[str]:
+    """Every figure of path ``k`` on which the event trace and the fast engine's rows differ."""
+    paths, nodes, counties, balance = res.paths[k], res.nodes[k], res.counties[k], res.balance[k]
     bad = []
     for i, name in enumerate(PATH_COLUMNS):
         a, b = tr.path_value(name), float(paths[i])
@@ -89,6 +89,9 @@ def disagreements(tr: PathTrace, paths: np.ndarray, nodes: np.ndarray, counties:
     where = np.argwhere(np.abs(tr.balance - balance) > tol)
     for m, j in where[:5]:
         bad.append(f"balance month {m} node {node_ids[j]}: events {tr.balance[m, j]!r} ledger {balance[m, j]!r}")
+    budget = res.budget[k]
+    far = np.abs(tr.budget - budget) > np.maximum(1e-6, 1e-12 * np.maximum(np.abs(tr.budget), np.abs(budget)))
+    bad += [f"budget year {y} slot {t}: events {tr.budget[y, t]!r} ledger {budget[y, t]!r}" for y, t in np.argwhere(far)[:5]]
     return bad
 
 
@@ -96,7 +99,7 @@ def check_block(st, fates: Fates, paths: range | None = None) -> None:
     res = run_ledger(st, fates)
     for k in paths if paths is not None else range(fates.n_paths):
         tr = simulate_path(st, fates, k)
-        bad = disagreements(tr, res.paths[k], res.nodes[k], res.counties[k], res.balance[k], st.node_ids)
+        bad = disagreements(tr, res, k, st.node_ids)
         assert not bad, f"path {k}:\n" + "\n".join(bad[:20])
         check_replay(tr)
 
@@ -144,7 +147,7 @@ def test_minimal_agrees_with_fast_engine():
     fates = sample_block(st, sc.simulation.seed, 0, n)
     for k in range(n):
         tr = simulate_path(st, fates, k)
-        bad = disagreements(tr, res.paths[k], res.nodes[k], res.counties[k], res.balance[k], st.node_ids)
+        bad = disagreements(tr, res, k, st.node_ids)
         assert not bad, f"path {k}:\n" + "\n".join(bad[:20])
         check_replay(tr)
 
@@ -232,7 +235,7 @@ def test_worked_example_of_docs():
     total = tr.loss_fund + tr.loss_bank + tr.loss_insurer + tr.loss_evaluator + tr.loss_guarantor
     assert total + tr.recovered + tr.unpaid_total == pytest.approx(3_000_000, abs=1e-6)
     res = run_ledger(st, fates)
-    assert not disagreements(tr, res.paths[0], res.nodes[0], res.counties[0], res.balance[0], st.node_ids)
+    assert not disagreements(tr, res, 0, st.node_ids)
     check_replay(tr)
 
 

@@ -149,13 +149,22 @@ def test_node_bookkeeping_and_party_limits(raw: dict, n_paths: int, seed: int) -
     assert not (unpaid > due - paid + tol).any(), f"unpaid beyond what is due and not paid at {where(unpaid > due - paid + tol)}"
     np.testing.assert_allclose(node("payout_net"), paid - claw, rtol=1e-12, atol=1e-6)
 
-    # 5.6: top-ups at months 12, 24, ... within the horizon; interest is the only other inflow
+    # 5.6: top-ups at months 12, 24, ... within the horizon (fixed, or restoring: then they are
+    # what the budget report says each tier was paid); interest is the only other inflow
+    fixed = ~st_.node_restore
     topups = st_.node_topup[None, :] * ((st_.horizon_months - 1) // 12)
     book = initial + topups + claw - paid
+    tier = np.asarray(st_.node_tier)
     if sc.rules.fund_interest_rate == 0:
-        np.testing.assert_allclose(final, book, rtol=1e-9, atol=1e-6, err_msg="final balance != opening + inflows - paid")
+        np.testing.assert_allclose(final[:, fixed], book[:, fixed], rtol=1e-9, atol=1e-6,
+                                   err_msg="final balance != opening + inflows - paid")
+        for t in range(3):
+            members = tier == t
+            gained = (final - initial - claw + paid)[:, members].sum(axis=1)
+            np.testing.assert_allclose(gained, res.budget[:, :, t].sum(axis=1), rtol=1e-9, atol=1e-6 * (1 + members.sum()),
+                                       err_msg=f"tier {t}: top-ups != the budget reported")
     else:
-        assert not (final < book - tol).any(), f"interest made a balance smaller at {where(final < book - tol)}"
+        assert not (final[:, fixed] < book[:, fixed] - tol[:, fixed]).any(), "interest made a balance smaller"
 
     # 6: required capital = max over month ends of (cumulative due - cumulative inflows), >= 0;
     # a shortfall means the opening balance was not enough, and no shortfall means it was, up

@@ -45,7 +45,7 @@ def path_of(settings: list[str], loans: list[tuple[int, float, int, float, int]]
     )
     trace = simulate_path(st, fates, 0)
     res = run_ledger(st, fates)
-    assert not disagreements(trace, res.paths[0], res.nodes[0], res.counties[0], res.balance[0], st.node_ids)
+    assert not disagreements(trace, res, 0, st.node_ids)
     return trace, dict(zip(PATH_COLUMNS, res.paths[0])), res.nodes[0], st
 
 
@@ -155,3 +155,48 @@ def test_bad_scheme_options_name_the_field():
         with pytest.raises(scenario.ScenarioError) as caught:
             scenario.load("minimal", [override])
         assert any(p.path == where for p in caught.value.problems), (override, caught.value.problems)
+
+
+RESTORE = ["regions.hunan.topup_rule=restore", "regions.hunan.annual_topup=0", "regions.hunan.fund=1e6",
+           "regions.hunan.target_balance=2e6"]
+
+
+@pytest.mark.parametrize(("settings", "province_topups"), [
+    (["regions.hunan.topup_budget=3e5"], [3e5, 3e5, 3e5, 1e5]),  # the budget binds until the gap closes
+    (["regions.hunan.restore_years=4"], [2.5e5, 2.5e5, 2.5e5, 2.5e5]),  # the 1m gap spread over 4 years
+    ([], [1e6, 0, 0, 0]),  # at once
+])
+def test_a_restoring_top_up_closes_the_gap_within_budget_and_deadline(settings: list[str], province_topups: list[float]):
+    # no default: the province's 1m fund is brought to its 2m target at the starts of years 1-4
+    trace, path, nodes, st = path_of(RESTORE + settings, [(-1, 1e6, NO_DEFAULT, 0.0, NEVER)])
+    assert list(trace.budget[1:, 2]) == pytest.approx(province_topups)
+    assert node(nodes, st, "hunan", "final_balance") == pytest.approx(2e6)
+    assert list(trace.budget[1:, 1]) == pytest.approx([5e6] * 4)  # the city's fixed top-up, for comparison
+
+
+def test_a_reserve_ratio_target_follows_the_covered_book():
+    # target 10 % of the outstanding the province covers: 3m outstanding all year -> 300,000
+    settings = ["regions.hunan.topup_rule=restore", "regions.hunan.annual_topup=0", "regions.hunan.fund=0",
+                "regions.hunan.target_reserve_ratio=0.1", "regions.430104.lending.tenor_months=60"]
+    trace, path, nodes, st = path_of(settings, [(-1, 3e6, NO_DEFAULT, 0.0, NEVER)])
+    assert list(trace.budget[1:, 2]) == pytest.approx([3e5, 0, 0, 0])
+
+
+def test_the_appropriations_are_summarised_by_tier_and_year_and_spool_alike(tmp_path: Path):
+    from riskpool.engine import simulate
+    from riskpool.metrics import summarize
+
+    s = scenario.load("minimal", ["regions.hunan.topup_rule=restore", "regions.hunan.annual_topup=0",
+                                  "regions.hunan.target_balance=8e7", "regions.hunan.topup_budget=1e7",
+                                  "credit.annual_pd=0.1"], simulation__paths=600)
+    memory = summarize(simulate(s))
+    spooled_results = simulate(s, spool=True, spool_folder=tmp_path)
+    spooled = summarize(spooled_results)
+    spooled_results.release()
+    assert memory == spooled
+    province = memory.budget["province"]
+    assert [a.year for a in province] == [1, 2, 3, 4]
+    assert province[0].mean == pytest.approx(1e7)  # 65m below the 80m target: the budget binds
+    assert all(0 <= a.mean <= 1e7 and 0 <= a.q95 <= 1e7 for a in province)  # within the budget
+    fund = memory.budget["fund"]
+    assert fund[0].mean == pytest.approx(1e7 + 5e6 + 5e5)  # with the city's and county's fixed top-ups

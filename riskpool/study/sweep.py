@@ -171,7 +171,7 @@ def _node_results(s: Scenario, seed: int, nodes: np.ndarray) -> Results:
     st = compile_structure(s)
     n = len(nodes)
     return Results(s, st, seed, n, paths=np.zeros((n, 0)), nodes=nodes, counties=np.zeros((n, 0, 0)),
-                   balance=np.zeros((n, 0, st.n_nodes)), covered=np.zeros((0, st.n_nodes)))
+                   balance=np.zeros((n, 0, st.n_nodes)), budget=np.zeros((n, 0, 3)), covered=np.zeros((0, st.n_nodes)))
 
 
 def axis_types(axes: list[Axis]) -> dict[str, str]:
