@@ -31,7 +31,7 @@ from .importance import (
     likelihood_ratio,
     sampling_for,
 )
-from .ledger import COUNTY_COLUMNS, NODE_COLUMNS, PATH_COLUMNS, LedgerResult, run_ledger
+from .ledger import COUNTY_COLUMNS, NODE_COLUMNS, PATH_COLUMNS, YEAR_COLUMNS, LedgerResult, run_ledger
 from .limits import check_resources
 from .scenario import Scenario
 from .spool import Spool, remove_stale
@@ -57,6 +57,7 @@ class Results:
     budget: np.ndarray | None  # (paths, years, 3 tier slots): top-ups paid at each year's start
     covered: np.ndarray  # (months, nodes): outstanding under each node, summed over all paths with their weights
     weight: np.ndarray | None = None  # (paths,): likelihood ratio of each path; None: 1 (plain sampling)
+    years: np.ndarray | None = None  # (years, nodes, len(YEAR_COLUMNS)): the funds' years, summed over paths (weighted)
     sampling: Sampling = PLAIN
     spool: Spool | None = None  # a large run's per-path results on disk; then the four arrays above are None
 
@@ -195,15 +196,37 @@ def simulate(
         res = _allocate_spooled(scenario, st, seed, n_paths, parallel, sampling, folder)
     else:
         res = _allocate(scenario, st, seed, n_paths, shared=parallel, sampling=sampling)
-    covered = np.zeros((len(blocks), st.horizon_months, st.n_nodes))
+    sums = BlockSums.zeros(st, len(blocks))
     done = 0
-    for task, block_covered in _execute(res, tasks, workers if parallel else 1):
-        covered[task[0][0] : task[-1][0] + 1] = block_covered
+    for task, task_sums in _execute(res, tasks, workers if parallel else 1):
+        sums.put(task[0][0], task_sums)
         done += sum(n for _, n in task)
         if progress:
             progress(done, n_paths)
-    res.covered = covered.sum(axis=0)  # in block order: independent of who finished first
+    res.covered, res.years = sums.total()  # in block order: independent of who finished first
     return res
+
+
+@dataclass
+class BlockSums:
+    """The figures summed over paths (with their weights) while blocks run, kept per block so that
+    they are added up in block order: the covered outstanding by month, the funds' years."""
+
+    covered: np.ndarray  # (blocks, months, nodes)
+    years: np.ndarray  # (blocks, years, nodes, len(YEAR_COLUMNS))
+
+    @classmethod
+    def zeros(cls, st: Structure, blocks: int) -> BlockSums:
+        return cls(np.zeros((blocks, st.horizon_months, st.n_nodes)),
+                   np.zeros((blocks, st.horizon_months // 12, st.n_nodes, len(YEAR_COLUMNS))))
+
+    def put(self, first: int, part: BlockSums) -> None:
+        """Place a task's sums, whose first block is ``first``."""
+        self.covered[first : first + len(part.covered)] = part.covered
+        self.years[first : first + len(part.years)] = part.years
+
+    def total(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.covered.sum(axis=0), self.years.sum(axis=0)
 
 
 def _simulate_auto(scenario: Scenario, **settings: Any) -> Results:
@@ -225,31 +248,31 @@ def _simulate_auto(scenario: Scenario, **settings: Any) -> Results:
     return res
 
 
-def run_task(res: Results, task: list[tuple[int, int]], first_block: int = 0) -> np.ndarray:
+def run_task(res: Results, task: list[tuple[int, int]], first_block: int = 0) -> BlockSums:
     """Sample and run consecutive RNG blocks straight into ``res`` (whose row 0 is the first
-    path of block ``first_block``); returns each block's covered sums."""
+    path of block ``first_block``); returns each block's sums over its paths."""
     st = res.structure
     if res.spool:
         return _run_task_to_spool(res, task, first_block)
     shift = np.array(res.sampling.shift) if res.sampling.weighted else None
-    covered = np.zeros((len(task), st.horizon_months, st.n_nodes))
+    sums = BlockSums.zeros(st, len(task))
     for k, (block, n) in enumerate(task):
         start = (block - first_block) * BLOCK_PATHS
         rows = slice(start, start + n)
         fates = sample_block(st, res.seed, block, n, shift)
         if shift is not None:
             res.weight[rows] = likelihood_ratio(fates.systematic, shift)
-        out = LedgerResult(res.paths[rows], res.nodes[rows], res.counties[rows], res.balance[rows], covered[k],
-                           res.budget[rows])
+        out = LedgerResult(res.paths[rows], res.nodes[rows], res.counties[rows], res.balance[rows], sums.covered[k],
+                           res.budget[rows], sums.years[k])
         run_ledger(st, fates, out, res.weight[rows])
-    return covered
+    return sums
 
 
-def _run_task_to_spool(res: Results, task: list[tuple[int, int]], first_block: int) -> np.ndarray:
+def _run_task_to_spool(res: Results, task: list[tuple[int, int]], first_block: int) -> BlockSums:
     """Run a task in memory, then write its paths to the spool files at their place."""
     part = _allocate(res.scenario, res.structure, res.seed, sum(n for _, n in task), shared=False,
                      sampling=res.sampling)
-    covered = run_task(part, task, first_block=task[0][0])
+    sums = run_task(part, task, first_block=task[0][0])
     start = (task[0][0] - first_block) * BLOCK_PATHS
     res.weight[start : start + part.n_paths] = part.weight
     # spool layouts put the path axis last and the figure before the node (spool.py)
@@ -258,14 +281,14 @@ def _run_task_to_spool(res: Results, task: list[tuple[int, int]], first_block: i
     res.spool.write("counties", start, part.counties.transpose(0, 2, 1))
     res.spool.write("balance", start, part.balance.transpose(0, 2, 1))
     res.spool.write("budget", start, part.budget)
-    return covered
+    return sums
 
 
 def simulate_blocks(scenario: Scenario, seed: int, task: list[tuple[int, int]]) -> Results:
     """Run some consecutive RNG blocks of a scenario in this process (a sweep's unit of work)."""
     st = compile_structure(scenario)
     res = _allocate(scenario, st, seed, sum(n for _, n in task), shared=False)
-    res.covered = run_task(res, task, first_block=task[0][0]).sum(axis=0)
+    res.covered, res.years = run_task(res, task, first_block=task[0][0]).total()
     return res
 
 
@@ -278,10 +301,10 @@ def _run_shared(task: list[tuple[int, int]]) -> np.ndarray:
 
 
 def _execute(res: Results, tasks: list, workers: int):
-    """Yield (task, covered sums) as tasks finish, here or in ``workers`` forked processes.
+    """Yield (task, its BlockSums) as tasks finish, here or in ``workers`` forked processes.
 
     Forked workers write their paths straight into the run's shared-memory arrays, so only
-    the small covered sums travel back through a pipe.
+    the small sums travel back through a pipe.
     """
     global _SHARED
     if workers == 1:

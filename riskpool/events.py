@@ -123,6 +123,7 @@ class PathTrace:
     capped_total: float = 0.0  # what the caps sent to the bank (the ``capped`` column)
     capped: np.ndarray = None  # per node: what its annual cap sent to the bank
     budget: np.ndarray = None  # (years, 3 tier slots): top-ups paid at the start of each year
+    years: np.ndarray = None  # (years, nodes, 7): each fund's year (with the indicators on; ledger.YEAR_COLUMNS)
     simpy_events: int = 0  # SimPy events processed (for speed figures)
 
     def path_value(self, name: str) -> float:
@@ -246,6 +247,9 @@ class _PathModel:
         self.warn_months = [0] * nc
         self.trips = [0] * nc
         self.county_orig = [0.0] * nc
+        self.county_def = [0.0] * nc  # EAD defaulted per county so far
+        self.year_seen = [(0.0, 0.0, 0.0, 0.0)] * st.n_nodes  # paid, clawback, defaulted, originated at the last year end
+        self.years = np.zeros((T // 12, st.n_nodes, 7))  # ledger.YEAR_COLUMNS
         # parties and path totals
         self.fees = self.premiums = 0.0
         self.g_paid = self.i_paid = 0.0
@@ -412,6 +416,7 @@ class _PathModel:
         self.npl[c] += s
         self.npl_count[c] += 1
         self.defaulted_ead += s
+        self.county_def[c] += s
         self.n_defaults += 1
         self.row(d, "default", loan.id, amount=s)
         x = d + max(1, loan.delay)
@@ -592,13 +597,28 @@ class _PathModel:
                     self.row(m, "breaker", party=self.st.county_ids[c], amount=self.npl[c], npl_ratio=ratio)
 
     def book_keeper(self):
-        """Month ends: balances, the peak book and the required-capital gap."""
+        """Month ends: balances, the peak book and the required-capital gap; with the indicators on,
+        each fund's year at the end of months 11, 23, ..."""
         for m in range(self.T):
             yield self.wait_until(m, MONTH_END, 0)
             self.month_end[m] = self.balance
             self.peak = max(self.peak, self.outstanding)
             for j in range(self.st.n_nodes):
                 self.gap[j] = max(self.gap[j], self.due[j] - self.inflow[j])
+            if self.st.indicators and m % 12 == 11:
+                self.close_year(m // 12)
+
+    def close_year(self, year: int) -> None:
+        """Each fund's year: flows since the last year end, stocks now, over the counties it covers."""
+        st = self.st
+        for j in range(st.n_nodes):
+            under = [c for c in range(st.n_counties) if st.node_covers[j, c]]
+            now = (self.paid[j], self.claw_in[j], sum(self.county_def[c] for c in under),
+                   sum(self.county_orig[c] for c in under))
+            flows = [x - y for x, y in zip(now, self.year_seen[j])]
+            self.years[year, j] = (*flows, sum(self.npl[c] for c in under), sum(self.county_out[c] for c in under),
+                                   self.balance[j])
+            self.year_seen[j] = now
 
     # ------------------------------------------------------------------ the run
 
@@ -655,7 +675,7 @@ class _PathModel:
         tr.n_originated, tr.n_defaults = self.n_originated, self.n_defaults
         tr.guarantor_exhausted = self.g_exhausted
         tr.capped_total, tr.capped = self.capped_total, np.array(self.capped)
-        tr.budget = self.budget
+        tr.budget, tr.years = self.budget, self.years
         tr.simpy_events = steps
         return tr
 

@@ -36,11 +36,16 @@ NODE_COLUMNS = (
     "paid", "clawback", "due", "capped",
 )
 COUNTY_COLUMNS = ("npl_warning_months", "breaker_trips", "originated")
+# a fund's year (summed over paths with their weights): paid from its balance, clawed back into it,
+# EAD defaulting and principal originated under it during the year; at the year's end, the EAD in
+# default and the outstanding under it, and its balance
+YEAR_COLUMNS = ("paid", "clawback", "defaulted", "originated", "npl", "outstanding", "balance")
 
 (P_ORIG, P_DEF_EAD, P_RECOVERED, P_UNPAID, P_L_FUND, P_L_BANK, P_L_GUAR, P_L_INS, P_L_EVAL,
  P_FEES, P_PREMIUMS, P_PEAK, P_N_ORIG, P_N_DEF, P_G_EXHAUSTED, P_CAPPED) = range(len(PATH_COLUMNS))
 N_FIRST, N_PAYOUT, N_UNPAID, N_REQUIRED, N_FINAL, N_PAID, N_CLAW, N_DUE, N_CAPPED = range(len(NODE_COLUMNS))
 C_WARN, C_TRIPS, C_ORIG = range(len(COUNTY_COLUMNS))
+Y_PAID, Y_CLAW, Y_DEF, Y_ORIG, Y_NPL, Y_OUT, Y_BAL = range(len(YEAR_COLUMNS))
 
 # party columns of Structure.shares
 S_FUND, S_BANK, S_GUAR, S_INS, S_EVAL = range(5)
@@ -58,6 +63,7 @@ class LedgerResult:
     balance: np.ndarray  # (paths, months, nodes) month-end balances
     covered: np.ndarray  # (months, nodes) outstanding principal under each node, summed over paths (weighted)
     budget: np.ndarray  # (paths, years, 3 tier slots) top-ups paid at the start of each year
+    years: np.ndarray  # (years, nodes, len(YEAR_COLUMNS)) summed over paths (weighted); kept with indicators on
 
 
 def allocate(st: Structure, n_paths: int) -> LedgerResult:
@@ -69,6 +75,7 @@ def allocate(st: Structure, n_paths: int) -> LedgerResult:
         balance=np.zeros((n_paths, t, nodes)),
         covered=np.zeros((t, nodes)),
         budget=np.zeros((n_paths, t // 12, 3)),
+        years=np.zeros((t // 12, nodes, len(YEAR_COLUMNS))),
     )
 
 
@@ -92,7 +99,7 @@ def run_ledger(st: Structure, fates: Fates, out: LedgerResult | None = None,
         st.node_initial, st.node_topup, st.county_fund, st.route, st.overflow,
         st.tenor, st.ip_share, st.band_max, st.shares, st.tier_split, st.node_annual_cap, st.rules, weight,
         st.node_tier, st.node_restore, st.node_target, st.node_target_ratio, st.node_budget, st.node_restore_years,
-        out.paths, out.nodes, out.counties, out.balance, out.covered, out.budget,
+        st.indicators, out.paths, out.nodes, out.counties, out.balance, out.covered, out.budget, out.years,
     )
     return out
 
@@ -123,7 +130,8 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                   node_initial, node_topup, county_fund, route, overflow,
                   tenor, ip_share, band_max, shares, tier_split, annual_cap, rules, weight,
                   node_tier, restore, target, target_ratio, budget, restore_years,
-                  out_paths, out_nodes, out_counties, out_balance, out_covered, out_budget):  # pragma: no cover
+                  indicators, out_paths, out_nodes, out_counties, out_balance, out_covered, out_budget,
+                  out_years):  # pragma: no cover
     # Speed: the loops over loans call no helper that takes an array. numba counts references to
     # arrays handed to a function with atomic instructions, which cost more than the loop bodies.
     n_nodes = len(node_initial)
@@ -216,6 +224,8 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
     cum_in = np.empty(n_nodes)
     accepted = np.empty(n_nodes)  # what each node accepted this calendar year (its annual cap)
     below_since = np.empty(n_nodes, dtype=np.int64)  # year a restoring fund was first found below target, -1
+    def_c = np.empty(n_counties)  # EAD defaulted per county so far (the yearly indicators)
+    seen = np.empty((n_nodes, 4))  # a node's paid, clawback, defaulted, originated at the last year end
     asked = np.empty(n_nodes)  # everything each node was asked to pay (its N_DUE)
     required = np.empty(n_nodes)  # the largest gap between what was due and what came in
     orig_c = np.empty(n_counties)  # principal originated per county
@@ -241,6 +251,8 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
         q_tail[:] = -1
         cum_in[:] = 0.0
         below_since[:] = -1
+        def_c[:] = 0.0
+        seen[:] = 0.0
         out[:] = 0.0
         asked[:] = 0.0
         required[:] = 0.0
@@ -330,6 +342,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                         n_active += 1
                     npl_c[c] += x
                     npl_n[c] += 1
+                    def_c[c] += x
                     pth[P_DEF_EAD] += x
                     pth[P_N_DEF] += 1
                     r = n_rec
@@ -473,6 +486,9 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                     out_balance[b, m, j] = bal[j]
                     out_covered[m, j] += weight[b] * out[covers_out[j]]
                     required[j] = max(required[j], asked[j] - cum_in[j])
+                if indicators and m % 12 == 11:
+                    _year_end(out_years[m // 12], weight[b], county_fund, def_c, orig_c, npl_c, nst, seen, bal, out,
+                              covers_out)
 
         _close_path(n_rec, rec_loan, claimed, net_first, recovered, queued, party, size, county, county_fund, bal,
                     orig_c, asked, pth, nst, cst)
@@ -482,6 +498,30 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
         pth[P_PEAK] = peak
         pth[P_ORIG] = originated
         pth[P_N_ORIG] = n_originated
+
+
+@njit(cache=True, inline="always")
+def _year_end(row, w, county_fund, def_c, orig_c, npl_c, nst, seen, bal, out, covers_out):  # pragma: no cover
+    """A year's figures of every fund, added with the path's weight into ``row`` (nodes, YEAR_COLUMNS):
+    flows since the last year end (``seen``), and the stocks now. A node covers the counties below it,
+    so each county's figures go to the funds of its chain."""
+    stock = np.zeros((len(bal), 3))  # defaulted, originated (cumulative), npl under each node
+    for c in range(len(def_c)):
+        for s in range(3):
+            j = county_fund[c, s]
+            if j >= 0:
+                stock[j, 0] += def_c[c]
+                stock[j, 1] += orig_c[c]
+                stock[j, 2] += npl_c[c]
+    for j in range(len(bal)):
+        row[j, Y_PAID] += w * (nst[j, N_PAID] - seen[j, 0])
+        row[j, Y_CLAW] += w * (nst[j, N_CLAW] - seen[j, 1])
+        row[j, Y_DEF] += w * (stock[j, 0] - seen[j, 2])
+        row[j, Y_ORIG] += w * (stock[j, 1] - seen[j, 3])
+        row[j, Y_NPL] += w * stock[j, 2]
+        row[j, Y_OUT] += w * out[covers_out[j]]
+        row[j, Y_BAL] += w * bal[j]
+        seen[j, 0], seen[j, 1], seen[j, 2], seen[j, 3] = nst[j, N_PAID], nst[j, N_CLAW], stock[j, 0], stock[j, 1]
 
 
 @njit(cache=True, inline="always")

@@ -23,6 +23,7 @@ from .importance import effective_sample_size
 from .structure import SLOT_TIERS
 from .summary import (
     Appropriation,
+    FundYear,
     Caps,
     County,
     Group,
@@ -231,7 +232,25 @@ def summarize(res: Results) -> Summary:
         counties=county_summaries(res),
         caps=caps_summary(res) if st.caps else None,
         budget=budget_summary(res) if st.restores else None,
+        indicators=indicator_summary(res) if st.indicators else None,
     )
+
+
+def indicator_summary(res: Results) -> dict[str, list[FundYear]]:
+    """Each fund's years (docs/model.md section 6.10): means over paths and their ratios."""
+    def ratio(a: float, b: float) -> float | None:
+        return _num(a / b) if b > 0 else None
+
+    out = {}
+    for j, node in enumerate(res.structure.node_ids):
+        rows = []
+        for year, sums in enumerate(res.years[:, j, :]):
+            paid, claw, defaulted, originated, npl, outstanding, balance = (float(x) / res.n_paths for x in sums)
+            rows.append(FundYear(year, paid, claw, defaulted, originated, npl, outstanding, balance,
+                                 compensation_rate=ratio(paid, defaulted), recovery_rate=ratio(claw, paid),
+                                 leverage=ratio(outstanding, balance), npl_ratio=ratio(npl, npl + outstanding)))
+        out[node] = rows
+    return out
 
 
 def budget_summary(res: Results) -> dict[str, list[Appropriation]]:

@@ -71,6 +71,7 @@ class Simulation(_Section):
     horizon_years: int = Field(5, ge=1, le=20, json_schema_extra=_unit("years"))
     paths: int = Field(10_000, ge=1, json_schema_extra=_unit("count"))
     seed: int = Field(0, ge=0, lt=2**63, json_schema_extra=_unit("number"))
+    indicators: bool = Field(False, json_schema_extra=_unit("flag", added=True))
 
 
 class Credit(_Section):

@@ -91,6 +91,7 @@ class Structure:
     node_target_ratio: np.ndarray  # float64 (nodes,) target balance over covered outstanding
     node_budget: np.ndarray  # float64 (nodes,) yuan a year at most, 0 = no ceiling
     node_restore_years: np.ndarray  # int64 (nodes,) restoration deadline in years, 0 = at once
+    indicators: bool  # keep the yearly performance figures of each fund (docs/model.md section 6.10)
     rules: Rules
     # credit and collateral
     rho: float
@@ -205,6 +206,7 @@ def compile_structure(s: Scenario) -> Structure:
         node_target_ratio=np.array([r.target_reserve_ratio for r in funded], dtype=np.float64),
         node_budget=np.array([r.topup_budget for r in funded], dtype=np.float64),
         node_restore_years=np.array([r.restore_years for r in funded], dtype=np.int64),
+        indicators=s.simulation.indicators,
         rules=rules,
         rho=s.credit.asset_correlation,
         rho_city=s.credit.city_correlation,

@@ -151,6 +151,27 @@ class Appropriation:
 
 
 @dataclass(frozen=True)
+class FundYear:
+    """A fund's year, as performance scoring reads it (财金〔2020〕31号): means over paths (yuan) of
+    what it paid and clawed back, the EAD that defaulted and the principal lent under it during
+    the year, and at the year's end the EAD in default, the outstanding under it and its balance;
+    then the ratios of those means."""
+
+    year: int
+    paid_mean: float
+    clawback_mean: float
+    defaulted_mean: float
+    originated_mean: float
+    npl_mean: float
+    outstanding_mean: float
+    balance_mean: float
+    compensation_rate: float | None  # 代偿率: paid / defaulted
+    recovery_rate: float | None  # 回收率: clawed back / paid
+    leverage: float | None  # 放大倍数: outstanding / balance at the year's end
+    npl_ratio: float | None  # 不良率: in default / (in default + outstanding) at the year's end
+
+
+@dataclass(frozen=True)
 class Summary:
     """Every figure of a run (docs/model.md sections 6 and 8)."""
 
@@ -168,6 +189,7 @@ class Summary:
     counties: dict[str, County]
     caps: Caps | None = None  # only when a cap on compensation is set
     budget: dict[str, list[Appropriation]] | None = None  # only when a top-up depends on the balance: fund, tiers
+    indicators: dict[str, list[FundYear]] | None = None  # only with simulation.indicators: each fund node, by year
 
     def to_json(self) -> dict[str, Any]:
         """The content of ``summary.json`` (a part that does not apply to the run is left out)."""
@@ -183,7 +205,7 @@ class Summary:
         return _build(cls, {**dict.fromkeys(OPTIONAL), **data})
 
 
-OPTIONAL = ("sampling", "caps", "budget")  # parts of a summary left out of summary.json when they do not apply
+OPTIONAL = ("sampling", "caps", "budget", "indicators")  # parts of a summary left out of summary.json when they do not apply
 
 
 def _build(kind: Any, data: Any) -> Any:

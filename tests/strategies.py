@@ -311,7 +311,7 @@ def scenarios(
     years = draw(st.integers(1, 3))
     raw: dict[str, Any] = {
         "meta": {"name": "hypothesis"},
-        "simulation": {"horizon_years": years},
+        "simulation": {"horizon_years": years, **({"indicators": True} if draw(st.booleans()) else {})},
         "credit": draw(credit_tables(years, annual_pd)),
         "collateral": draw(collateral_tables(12 * years, disposal_after_horizon)),
         "sharing": draw(sharing_tables()),

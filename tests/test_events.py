@@ -97,11 +97,15 @@ def disagreements(tr: PathTrace, res: LedgerResult, k: int, node_ids: tuple[str,
 
 def check_block(st, fates: Fates, paths: range | None = None) -> None:
     res = run_ledger(st, fates)
+    years = np.zeros_like(res.years)
     for k in paths if paths is not None else range(fates.n_paths):
         tr = simulate_path(st, fates, k)
         bad = disagreements(tr, res, k, st.node_ids)
         assert not bad, f"path {k}:\n" + "\n".join(bad[:20])
         check_replay(tr)
+        years += tr.years
+    if paths is None:  # the funds' years are summed over the block's paths
+        np.testing.assert_allclose(years, res.years, rtol=1e-9, atol=1e-6 * fates.n_paths)
 
 
 def check_replay(tr: PathTrace) -> None:

@@ -46,6 +46,7 @@ def path_of(settings: list[str], loans: list[tuple[int, float, int, float, int]]
     trace = simulate_path(st, fates, 0)
     res = run_ledger(st, fates)
     assert not disagreements(trace, res, 0, st.node_ids)
+    np.testing.assert_allclose(trace.years, res.years, rtol=1e-12, atol=1e-6)  # one path: its years are the sums
     return trace, dict(zip(PATH_COLUMNS, res.paths[0])), res.nodes[0], st
 
 
@@ -200,3 +201,27 @@ def test_the_appropriations_are_summarised_by_tier_and_year_and_spool_alike(tmp_
     assert all(0 <= a.mean <= 1e7 and 0 <= a.q95 <= 1e7 for a in province)  # within the budget
     fund = memory.budget["fund"]
     assert fund[0].mean == pytest.approx(1e7 + 5e6 + 5e5)  # with the city's and county's fixed top-ups
+
+
+def test_a_funds_year_is_recorded_as_performance_scoring_reads_it():
+    from riskpool.ledger import YEAR_COLUMNS
+
+    # a 1m loan from month -1 defaults in month 2, claimed in month 5; the county fund pays
+    # 0.2 x 0.5 x 1m = 100,000 of it in year 0, and it is still in default at the year's end
+    trace, path, nodes, st = path_of(["simulation.indicators=true"], [(-1, 1e6, 2, 0.0, NEVER)])
+    county = dict(zip(YEAR_COLUMNS, trace.years[0, st.node_ids.index("430104")]))
+    assert county == pytest.approx({"paid": 1e5, "clawback": 0.0, "defaulted": 1e6, "originated": 1e6,
+                                    "npl": 1e6, "outstanding": 0.0, "balance": 3e6 - 1e5})
+    province = dict(zip(YEAR_COLUMNS, trace.years[1, st.node_ids.index("hunan")]))
+    assert province["paid"] == 0 and province["defaulted"] == 0 and province["npl"] == 1e6  # year 1: stocks only
+
+    from riskpool.engine import simulate
+    from riskpool.metrics import summarize
+
+    summary = summarize(simulate(scenario.load("minimal", ["simulation.indicators=true", "credit.annual_pd=0.1"]),
+                                 paths=500))
+    year = summary.indicators["hunan"][1]
+    assert year.compensation_rate == pytest.approx(year.paid_mean / year.defaulted_mean)
+    assert year.npl_ratio == pytest.approx(year.npl_mean / (year.npl_mean + year.outstanding_mean))
+    assert len(summary.indicators["430104"]) == 5
+    assert "indicators" not in summarize(simulate(scenario.load("minimal"), paths=250)).to_json()
