@@ -74,13 +74,13 @@ from .structure import (
 
 INFLOWS, CLAWBACKS, QUEUED_CLAIMS, DEFAULTS, CLAIMS, MATURITIES, ORIGINATIONS, MONTH_END = range(8)
 N_PHASES = 8
-FUND, BANK, GUARANTOR, INSURER, EVALUATOR = range(5)  # scenario.PARTIES order
-PARTY_NAMES = ("fund", "bank", "guarantor", "insurer", "evaluator")
+FUND, BANK, GUARANTOR, INSURER, EVALUATOR, POOL = range(6)  # scenario.PARTIES order, then the borrowers' pool
+PARTY_NAMES = ("fund", "bank", "guarantor", "insurer", "evaluator", "pool")
 EVENT_COLUMNS = ("month", "event", "loan", "node", "party", "amount", "balance", "npl_ratio")
 # every event of the log (docs/auditing.md section 6 gives the meaning of each column for each)
 EVENTS = ("open", "interest", "topup", "fee", "premium", "dispose", "recovery", "clawback", "cancel", "write_off",
           "queue_pay", "default", "claim", "capped", "queued", "pass_up", "to_bank", "mature", "breaker", "originate",
-          "horizon")
+          "pool_in", "horizon")
 
 
 @dataclass
@@ -114,6 +114,9 @@ class PathTrace:
     loss_guarantor: float = 0.0
     loss_insurer: float = 0.0
     loss_evaluator: float = 0.0
+    loss_pool: float = 0.0  # what the borrowers' first-loss pool paid, net of clawbacks
+    pool_in: float = 0.0  # what the borrowers paid into it
+    pool_final: float = 0.0  # its balance at the horizon
     fees: float = 0.0
     premiums: float = 0.0
     peak_outstanding: float = 0.0
@@ -173,7 +176,7 @@ class _Loan:
         self.net_first = False
         self.claim_month = self.disposal_month = -1
         self.recovered = 0.0  # recovered before the claim (net first)
-        self.assigned = [0.0] * 5  # bank, guarantor, insurer, evaluator (index FUND unused)
+        self.assigned = [0.0] * 6  # bank, guarantor, insurer, evaluator, pool (index FUND unused)
         self.fund_paid: dict[int, float] = {}  # node -> paid from its balance on this loan
         self.fund_queued: dict[int, _QueueItem] = {}  # node -> its queue item for this loan
         self.claimed = False
@@ -218,8 +221,9 @@ class _PathModel:
                 j = int(np.searchsorted(defaulted, i))
                 rec, delay = float(fates.recovery[j]), int(fates.delay[j])
             size = float(fates.size[i])
+            kind = None if fates.kind is None else int(fates.kind[i])
             self.loans.append(_Loan(lid, int(fates.county[i]), int(fates.orig[i]), size, d, rec, delay,
-                                    self._shares(size)))
+                                    self._shares(size, kind)))
 
         nn, nc = st.n_nodes, st.n_counties
         self.balance = [float(x) for x in st.node_initial]
@@ -253,7 +257,8 @@ class _PathModel:
         # parties and path totals
         self.fees = self.premiums = 0.0
         self.g_paid = self.i_paid = 0.0
-        self.loss = [0.0] * 5
+        self.loss = [0.0] * 6
+        self.pool = self.pool_in = 0.0  # the borrowers' first-loss pool and what was paid into it
         self.originated = self.defaulted_ead = self.recovered = self.peak = 0.0
         self.n_originated = self.n_defaults = 0
         self.g_exhausted = False
@@ -270,8 +275,11 @@ class _PathModel:
     def wait_until(self, month: int, phase: int, rank: int = 0):
         return self.env.timeout(self.at(month, phase, rank) - self.env.now)
 
-    def _shares(self, size: float) -> tuple[float, ...]:
+    def _shares(self, size: float, kind: int | None) -> tuple[float, ...]:
+        """The five shares of a loan: its product's (first loan or not), else its size band's."""
         st = self.st
+        if kind is not None:
+            return tuple(float(x) for x in st.shares[kind])
         for b, limit in enumerate(st.band_max):
             if size <= limit:
                 return tuple(float(x) for x in st.shares[b])
@@ -387,6 +395,11 @@ class _PathModel:
         self.county_orig[c] += s
         self.n_originated += 1
         self.row(loan.orig, "originate", loan.id, amount=s)
+        if self.st.rules.pool_rate > 0:
+            paid_in = self.st.rules.pool_rate * s
+            self.pool += paid_in
+            self.pool_in += paid_in
+            self.row(loan.orig, "pool_in", loan.id, party="pool", amount=paid_in)
         self.env.process(self.loan_life(loan))
 
     def leave_book(self, loan: _Loan):
@@ -465,9 +478,11 @@ class _PathModel:
             self.row(m, "recovery", loan.id, party="bank", amount=amount)
             return
         f = amount / s
-        for p in (BANK, GUARANTOR, INSURER, EVALUATOR):
+        for p in (BANK, GUARANTOR, INSURER, EVALUATOR, POOL):
             back = f * loan.assigned[p]
             self.loss[p] -= back
+            if p == POOL:
+                self.pool += back
             if back:
                 self.row(m, "clawback", loan.id, party=PARTY_NAMES[p], amount=back)
         for j in sorted(set(loan.fund_paid) | set(loan.fund_queued)):
@@ -494,9 +509,18 @@ class _PathModel:
         loan.claimed = True
         c, s, sh = loan.county, loan.size, loan.shares
         base_loss = s - loan.recovered if loan.net_first else s
+        # the first-loss layers: the borrowers' pool pays first, then the bank bears its slice
+        by_pool = min(self.pool, base_loss) if self.st.rules.pool_rate > 0 else 0.0
+        self.pool -= by_pool
+        loan.assigned[POOL] = by_pool
+        self.loss[POOL] += by_pool
+        if by_pool:
+            self.row(m, "claim", loan.id, party="pool", amount=-by_pool)
+        slice_ = min(base_loss - by_pool, self.st.rules.bank_first_loss * s)
+        shared = base_loss - by_pool - slice_
         covered = min(1.0, self.max_covered / s) if self.max_covered > 0 else 1.0  # the first max_covered yuan
-        eligible = float(self.st.ip_share[c]) * base_loss * covered
-        bank = (base_loss - eligible) + sh[BANK] * eligible
+        eligible = float(self.st.ip_share[c]) * shared * covered
+        bank = slice_ + (shared - eligible) + sh[BANK] * eligible
         fund = sh[FUND] * eligible
         limit = min(self.cap if self.cap > 0 else math.inf, self.cap_share * base_loss)
         if fund > limit:  # the per-loan cap and the cap on all tiers together
@@ -671,6 +695,7 @@ class _PathModel:
         tr.loss_fund = float(payout.sum())
         tr.loss_bank, tr.loss_guarantor = self.loss[BANK], self.loss[GUARANTOR]
         tr.loss_insurer, tr.loss_evaluator = self.loss[INSURER], self.loss[EVALUATOR]
+        tr.loss_pool, tr.pool_in, tr.pool_final = self.loss[POOL], self.pool_in, self.pool
         tr.fees, tr.premiums, tr.peak_outstanding = self.fees, self.premiums, self.peak
         tr.n_originated, tr.n_defaults = self.n_originated, self.n_defaults
         tr.guarantor_exhausted = self.g_exhausted

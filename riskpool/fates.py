@@ -26,7 +26,7 @@ from .structure import Structure
 
 BLOCK_PATHS = 250
 # appending a stream leaves the others as they were: child k of a block's seed is the same for any count
-STREAMS = ("systematic", "city", "counts", "months", "sizes", "defaults", "recovery", "delay", "sale")
+STREAMS = ("systematic", "city", "counts", "months", "sizes", "defaults", "recovery", "delay", "sale", "kind")
 NO_DEFAULT = np.int32(2**30)
 
 
@@ -43,6 +43,7 @@ class Fates:
     recovery: np.ndarray  # float64 recovery fraction R of each defaulted candidate
     delay: np.ndarray  # int32 disposal delay in months of each defaulted candidate
     systematic: np.ndarray  # float64 (paths, years): Z_y, shifted under importance sampling
+    kind: np.ndarray | None = None  # int64 row of shares of each candidate (its product); None without products
 
     @property
     def n_paths(self) -> int:
@@ -79,7 +80,20 @@ def sample_block(st: Structure, seed: int, block: int, n_paths: int, shift: np.n
     defaulted = np.flatnonzero(default_month != NO_DEFAULT)
     recovery, delay = collateral_outcomes(st, rng["recovery"], rng["delay"], path_start, defaulted, default_month, z)
     recovery = sale_outcomes(st, rng["sale"], recovery)
-    return Fates(path_start, county, orig, size, default_month, defaulted, recovery, delay, z)
+    kind = loan_kinds(st, rng["kind"], len(size)) if st.n_kinds else None
+    return Fates(path_start, county, orig, size, default_month, defaulted, recovery, delay, z, kind)
+
+
+def loan_kinds(st: Structure, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Each candidate's product and whether it is a first loan, from one uniform per candidate in
+    loan-id order: the product p whose slice of [0, 1) holds it, and a first loan when it lies in
+    the first ``first_loans`` of that slice (docs/model.md section 4.7)."""
+    u = rng.random(n)
+    upper = np.cumsum(st.product_share)
+    product = np.minimum(np.searchsorted(upper, u, side="right"), len(upper) - 1)
+    lower = upper[product] - st.product_share[product]
+    first = (u - lower) < st.product_first[product] * st.product_share[product]
+    return 2 * product + first
 
 
 def conditional_pd(st: Structure, z: np.ndarray, w: np.ndarray | None) -> np.ndarray:

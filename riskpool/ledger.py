@@ -30,6 +30,7 @@ PATH_COLUMNS = (
     "originated", "defaulted_ead", "recovered", "unpaid", "loss_fund", "loss_bank",
     "loss_guarantor", "loss_insurer", "loss_evaluator", "fees", "premiums",
     "peak_outstanding", "n_originated", "n_defaults", "guarantor_exhausted", "capped",
+    "loss_pool", "pool_in", "pool_final",
 )
 NODE_COLUMNS = (
     "first_shortfall_month", "payout_net", "unpaid", "required_capital", "final_balance",
@@ -42,13 +43,15 @@ COUNTY_COLUMNS = ("npl_warning_months", "breaker_trips", "originated")
 YEAR_COLUMNS = ("paid", "clawback", "defaulted", "originated", "npl", "outstanding", "balance")
 
 (P_ORIG, P_DEF_EAD, P_RECOVERED, P_UNPAID, P_L_FUND, P_L_BANK, P_L_GUAR, P_L_INS, P_L_EVAL,
- P_FEES, P_PREMIUMS, P_PEAK, P_N_ORIG, P_N_DEF, P_G_EXHAUSTED, P_CAPPED) = range(len(PATH_COLUMNS))
+ P_FEES, P_PREMIUMS, P_PEAK, P_N_ORIG, P_N_DEF, P_G_EXHAUSTED, P_CAPPED, P_L_POOL, P_POOL_IN,
+ P_POOL_FINAL) = range(len(PATH_COLUMNS))
 N_FIRST, N_PAYOUT, N_UNPAID, N_REQUIRED, N_FINAL, N_PAID, N_CLAW, N_DUE, N_CAPPED = range(len(NODE_COLUMNS))
 C_WARN, C_TRIPS, C_ORIG = range(len(COUNTY_COLUMNS))
 Y_PAID, Y_CLAW, Y_DEF, Y_ORIG, Y_NPL, Y_OUT, Y_BAL = range(len(YEAR_COLUMNS))
 
 # party columns of Structure.shares
 S_FUND, S_BANK, S_GUAR, S_INS, S_EVAL = range(5)
+S_POOL = 5  # the borrowers' first-loss pool, a sixth party of a claim
 BANK = -1  # a route or overflow slot of -1 means the bank
 DEFAULTS, CLAIMS, DISPOSALS, WRITE_OFFS = range(4)  # the per-month event lists
 
@@ -89,6 +92,8 @@ def run_ledger(st: Structure, fates: Fates, out: LedgerResult | None = None,
     n = fates.n_paths
     if not (len(fates.county) == len(fates.size) == len(fates.orig) == fates.path_start[-1]):
         raise ValueError("fates arrays disagree in length")
+    if st.n_kinds and (fates.kind is None or len(fates.kind) != len(fates.size)):
+        raise ValueError("a scenario with products needs each candidate's kind in its fates")
     out = allocate(st, n) if out is None else out
     if len(out.paths) != n or out.balance.shape[1:] != (st.horizon_months, st.n_nodes):
         raise ValueError("output arrays do not match the block")
@@ -99,7 +104,8 @@ def run_ledger(st: Structure, fates: Fates, out: LedgerResult | None = None,
         st.node_initial, st.node_topup, st.county_fund, st.route, st.overflow,
         st.tenor, st.ip_share, st.band_max, st.shares, st.tier_split, st.node_annual_cap, st.rules, weight,
         st.node_tier, st.node_restore, st.node_target, st.node_target_ratio, st.node_budget, st.node_restore_years,
-        st.indicators, out.paths, out.nodes, out.counties, out.balance, out.covered, out.budget, out.years,
+        st.indicators, st.n_kinds, np.zeros(0, dtype=np.int64) if fates.kind is None else fates.kind,
+        out.paths, out.nodes, out.counties, out.balance, out.covered, out.budget, out.years,
     )
     return out
 
@@ -130,7 +136,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                   node_initial, node_topup, county_fund, route, overflow,
                   tenor, ip_share, band_max, shares, tier_split, annual_cap, rules, weight,
                   node_tier, restore, target, target_ratio, budget, restore_years,
-                  indicators, out_paths, out_nodes, out_counties, out_balance, out_covered, out_budget,
+                  indicators, n_kinds, kind, out_paths, out_nodes, out_counties, out_balance, out_covered, out_budget,
                   out_years):  # pragma: no cover
     # Speed: the loops over loans call no helper that takes an array. numba counts references to
     # arrays handed to a function with atomic instructions, which cost more than the loop bodies.
@@ -156,14 +162,16 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
     max_covered = rules.max_covered
     cap_share = rules.fund_cap_share
     write_off = rules.write_off
+    pool_rate = rules.pool_rate
+    first_loss = rules.bank_first_loss
 
     # shares row -> cover bits: 1 guarantee fees are earned on the loan, 2 insurance premiums
-    covers = np.empty(n_bands + 1, dtype=np.int64)
-    for row in range(n_bands + 1):
+    covers = np.empty(len(shares), dtype=np.int64)
+    for row in range(len(shares)):
         covers[row] = (shares[row, S_GUAR] > 0.0) + 2 * (shares[row, S_INS] > 0.0)
     # With one shares row every loan has the same cover, so the outstanding that earns fees and
     # premiums is the total outstanding (the same additions in the same order) or nothing.
-    one_cover = n_bands == 0
+    one_cover = n_bands == 0 and n_kinds == 0
     fees_on_total = one_cover and covers[0] & 1 == 1
     premiums_on_total = one_cover and covers[0] & 2 == 2
     # Outstanding principal, added up in the order loans come and go: per county (out[c]), per
@@ -209,7 +217,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
     recovered = np.empty(max_loans)
     assigned = np.empty((max_loans, 3))  # per fund slot: paid + queued
     queued = np.empty((max_loans, 3))
-    party = np.empty((max_loans, 5))  # bank, guarantor, insurer, evaluator in their S_* columns
+    party = np.empty((max_loans, 6))  # bank, guarantor, insurer, evaluator, pool in their S_* columns
     nxt_claim = np.empty(max_loans, dtype=np.int64)
     nxt_dispose = np.empty(max_loans, dtype=np.int64)
     nxt_write_off = np.empty(max_loans, dtype=np.int64)
@@ -267,6 +275,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
         booked[0] = 0
         fate = np.searchsorted(defaulted, lo)  # the path's first defaulting candidate
         out_total = 0.0
+        pool = 0.0  # the borrowers' first-loss pool
         out_g = 0.0
         out_i = 0.0
         fees = 0.0
@@ -315,6 +324,10 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                                 cum_in[j] += share
                         for s in range(1, 5):
                             party[r, s] -= party[r, s] * frac
+                        if pool_rate > 0.0:  # the pool's share goes back into it
+                            back = party[r, S_POOL] * frac
+                            party[r, S_POOL] -= back
+                            pool += back
                     r = nxt_dispose[r]
                 r = heads[2 * WRITE_OFFS, m]  # then write-offs: the loan leaves the NPL undisposed
                 while r >= 0:
@@ -356,7 +369,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                     for s in range(3):
                         assigned[r, s] = 0.0
                         queued[r, s] = 0.0
-                    for s in range(5):
+                    for s in range(6):
                         party[r, s] = 0.0
                     dispose = m + delay[rec_fate[r]]
                     due = m + lag
@@ -378,11 +391,23 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                     c = county[g]
                     claimed[r] = True
                     loss = size[g] - recovered[r] if net_first[r] else size[g]
-                    base = ip_share[c] * loss
+                    shared = loss  # after the first-loss layers: the borrowers' pool, the bank's slice
+                    if pool_rate > 0.0:
+                        paid_by_pool = min(pool, shared)
+                        pool -= paid_by_pool
+                        party[r, S_POOL] += paid_by_pool
+                        shared -= paid_by_pool
+                    slice_ = 0.0
+                    if first_loss > 0.0:
+                        slice_ = min(shared, first_loss * size[g])
+                        shared -= slice_
+                    base = ip_share[c] * shared
                     if max_covered > 0.0 and size[g] > max_covered:  # only the first max_covered yuan are covered
                         base *= max_covered / size[g]
                     row = rec_row[r]
-                    to_bank = loss - base + shares[row, S_BANK] * base
+                    to_bank = shared - base + shares[row, S_BANK] * base
+                    if slice_ > 0.0:
+                        to_bank += slice_
                     fund_part = shares[row, S_FUND] * base
                     if cap > 0.0 and fund_part > cap:
                         to_bank += fund_part - cap
@@ -454,9 +479,15 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                 out_total += x
                 out[c] += x
                 out[city_of[c]] += x
-                row = 0  # the first band with size <= max_loan, else the top level
-                while row < n_bands and x > band_max[row]:
-                    row += 1
+                if n_kinds > 0:  # the loan's product (and whether a first loan)
+                    row = kind[g]
+                else:  # the first band with size <= max_loan, else the top level
+                    row = 0
+                    while row < n_bands and x > band_max[row]:
+                        row += 1
+                if pool_rate > 0.0:  # the borrower pays into the first-loss pool
+                    pool += pool_rate * x
+                    pth[P_POOL_IN] += pool_rate * x
                 if not one_cover:
                     out_g, out_i = _covered(covers[row], x, out_g, out_i)
                 originated += x
@@ -492,6 +523,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
 
         _close_path(n_rec, rec_loan, claimed, net_first, recovered, queued, party, size, county, county_fund, bal,
                     orig_c, asked, pth, nst, cst)
+        pth[P_POOL_FINAL] = pool
         nst[:, N_REQUIRED] = required
         pth[P_FEES] = fees
         pth[P_PREMIUMS] = premiums
@@ -707,6 +739,7 @@ def _close_path(n_rec, rec_loan, claimed, net_first, recovered, queued, party, s
         pth[P_L_GUAR] += party[r, S_GUAR]
         pth[P_L_INS] += party[r, S_INS]
         pth[P_L_EVAL] += party[r, S_EVAL]
+        pth[P_L_POOL] += party[r, S_POOL]
     for j in range(len(bal)):
         nst[j, N_PAYOUT] = nst[j, N_PAID] - nst[j, N_CLAW]
         nst[j, N_FINAL] = bal[j]

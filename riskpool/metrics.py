@@ -167,7 +167,8 @@ def node_summaries(res: Results) -> dict[str, Node]:
 def party_summaries(res: Results) -> dict[str, PartyLoss]:
     w = res.weight
     losses = {}
-    for party, column in PARTY_COLUMNS.items():
+    columns = {**PARTY_COLUMNS, **({"pool": "loss_pool"} if res.structure.pool else {})}
+    for party, column in columns.items():
         loss = res.path_column(column)
         var = quantile(loss, 0.99, weight=w)
         tail = loss >= var

@@ -147,6 +147,23 @@ class Insurer(_Section):
     loss_ratio_cap: Annotated[float, Field(ge=0.0, le=1e6)] = Field(0.0, json_schema_extra=_unit("multiple"))
 
 
+class Product(Shares):
+    """A kind of loan (patent, trademark, geographical indication ...) with shares of its own."""
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$", json_schema_extra=_unit("text"))
+    name: str = Field("", max_length=200, json_schema_extra=_unit("text"))
+    share: Fraction = Field(json_schema_extra=_unit("fraction"))
+    first_loans: Fraction = Field(0.0, json_schema_extra=_unit("fraction"))
+    first_loan_bonus: Fraction = Field(0.0, json_schema_extra=_unit("fraction"))
+
+
+class Layers(_Section):
+    """First-loss layers, before the proportional shares (docs/model.md section 5.2)."""
+
+    borrower_pool_rate: Fraction = Field(0.0, json_schema_extra=_unit("fraction", zero_is_none=True, added=True))
+    bank_first_loss: Fraction = Field(0.0, json_schema_extra=_unit("fraction", zero_is_none=True, added=True))
+
+
 class Parties(_Section):
     guarantor: Guarantor = Field(default_factory=Guarantor)
     insurer: Insurer = Field(default_factory=Insurer)
@@ -192,6 +209,8 @@ class Scenario(_Section):
     rules: Rules = Field(default_factory=Rules)
     parties: Parties = Field(default_factory=Parties)
     regions: list[Region] = Field(min_length=1, max_length=20_000)
+    products: list[Product] = Field(default_factory=list, max_length=20, json_schema_extra=_unit("text", added=True))
+    layers: Layers = Field(default_factory=Layers, json_schema_extra=_unit("text", added=True))
 
     @property
     def horizon_months(self) -> int:
@@ -643,6 +662,25 @@ def semantic_problems(s: Scenario) -> list[Problem]:
     if s.rules.npl_warning > 0 and s.rules.circuit_breaker_npl > 0 and s.rules.npl_warning > s.rules.circuit_breaker_npl:
         problems.append(Problem("rules.npl_warning", s.rules.npl_warning, f"must not exceed rules.circuit_breaker_npl ({s.rules.circuit_breaker_npl})"))
     problems += _region_problems(s.regions)
+    problems += _product_problems(s)
+    return problems
+
+
+def _product_problems(s: Scenario) -> list[Problem]:
+    """Products: unique ids, shares of loans summing to 1, five shares each, a bonus the bank can give."""
+    if not s.products:
+        return []
+    problems = _share_problems("products", tuple(p.share for p in s.products), "the products' shares of loans")
+    ids = [p.id for p in s.products]
+    if len(set(ids)) != len(ids):
+        problems.append(Problem("products", ids, "each product needs a different id"))
+    if s.sharing.bands:
+        problems.append(Problem("sharing.bands", _MISSING, "bands and products do not mix: give each product its shares"))
+    for p in s.products:
+        where = f"products.{p.id}"
+        problems += _share_problems(where, p.vector(), "the five shares")
+        if p.first_loan_bonus > p.bank:
+            problems.append(Problem(f"{where}.first_loan_bonus", p.first_loan_bonus, f"comes from the bank's share ({p.bank}): at most that"))
     return problems
 
 

@@ -49,6 +49,8 @@ class Rules(NamedTuple):
     max_covered: float  # yuan of a loan covered, 0 = the whole loan
     fund_cap_share: float  # all tiers together pay at most this share of the loss (1 = no cap)
     write_off: int  # months after default when a loan leaves the breaker's NPL, 0 = at disposal only
+    pool_rate: float  # share of each loan's principal paid into the borrowers' first-loss pool
+    bank_first_loss: float  # share of a loan's size whose loss the bank bears first
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,10 @@ class Structure:
     ip_share: np.ndarray
     # sharing
     band_max: np.ndarray  # float64 (bands,) sorted ascending
-    shares: np.ndarray  # float64 (bands + 1, 5): shares in scenario.PARTIES order; last row = top level
+    shares: np.ndarray  # float64 (bands + 2 products + 1, 5): shares in scenario.PARTIES order; last row = top level
+    # products: a candidate's kind is its row of shares, 2p (product p) or 2p + 1 (a first loan of p)
+    product_share: np.ndarray  # float64 (products,) share of the loans
+    product_first: np.ndarray  # float64 (products,) share of a product's loans that are first loans
     tier_split: np.ndarray  # float64 (counties, 3): each county's split, in slot order county, city, province
     node_annual_cap: np.ndarray  # float64 (nodes,) yuan a fund accepts in a calendar year, 0 = no cap
     # top-ups that depend on the balance (docs/model.md section 5.6); all 0 for fixed top-ups
@@ -104,6 +109,16 @@ class Structure:
     disposal_sd: float
     p_no_sale: float
     recovery_floor: float
+
+    @property
+    def n_kinds(self) -> int:
+        """Rows of shares that candidates are drawn into (two per product), 0 without products."""
+        return 2 * len(self.product_share)
+
+    @property
+    def pool(self) -> bool:
+        """Whether borrowers pay into a first-loss pool (its figures are reported)."""
+        return self.rules.pool_rate > 0
 
     @property
     def restores(self) -> bool:
@@ -158,7 +173,8 @@ def compile_structure(s: Scenario) -> Structure:
     risk_class = np.array([int(np.searchsorted(first, first_of[key])) for key in keys], dtype=np.int32)
 
     bands = sorted(s.sharing.bands, key=lambda b: b.max_loan)
-    shares = np.array([b.vector() for b in bands] + [s.sharing.vector()], dtype=np.float64)
+    shares = np.array([b.vector() for b in bands] + [row for p in s.products for row in _product_rows(p)]
+                      + [s.sharing.vector()], dtype=np.float64)
     tiers = s.sharing.tiers
     r = s.rules
     g, ins = s.parties.guarantor, s.parties.insurer
@@ -170,7 +186,8 @@ def compile_structure(s: Scenario) -> Structure:
         g_capital=float(g.capital), g_fee_rate=float(g.fee_rate), i_premium_rate=float(ins.premium_rate),
         i_loss_ratio_cap=float(ins.loss_ratio_cap), disposal_cost=float(s.collateral.disposal_cost),
         max_covered=float(r.max_covered), fund_cap_share=float(s.sharing.fund_cap_share),
-        write_off=int(r.write_off_months),
+        write_off=int(r.write_off_months), pool_rate=float(s.layers.borrower_pool_rate),
+        bank_first_loss=float(s.layers.bank_first_loss),
     )
     by_id = {region.id: region for region in s.regions}
     splits = [_tier_split(c, by_id, tiers) for c in counties]
@@ -199,6 +216,8 @@ def compile_structure(s: Scenario) -> Structure:
         ip_share=np.array([x.ip_collateral_share if x else 1.0 for x in lend]),
         band_max=np.array([b.max_loan for b in bands], dtype=np.float64),
         shares=shares,
+        product_share=np.array([p.share for p in s.products], dtype=np.float64),
+        product_first=np.array([p.first_loans for p in s.products], dtype=np.float64),
         tier_split=np.array(splits, dtype=np.float64).reshape(len(counties), 3),
         node_annual_cap=np.array([r.annual_cap for r in funded], dtype=np.float64),
         node_restore=np.array([r.topup_rule == "restore" for r in funded], dtype=np.bool_),
@@ -234,3 +253,9 @@ def _tier_split(county, by_id, default) -> tuple[float, float, float]:
     city = by_id[county.parent]
     split = county.tiers or city.tiers or default
     return (split.county, split.city, split.province)
+
+
+def _product_rows(p) -> list[tuple[float, ...]]:
+    """A product's shares, then those of its first loans: the bonus moves from the bank to the fund."""
+    first = (p.fund + p.first_loan_bonus, p.bank - p.first_loan_bonus, p.guarantor, p.insurer, p.evaluator)
+    return [p.vector(), first]

@@ -306,6 +306,7 @@ def scenarios(
     disposal_after_horizon: bool = False,
     shortfall: str | None = None,
     annual_pd: float | None = None,
+    pool_off: bool = False,
 ) -> dict[str, Any]:
     """Raw scenario data (validated by ``scenario.from_dict``); keyword arguments pin options."""
     years = draw(st.integers(1, 3))
@@ -323,7 +324,27 @@ def scenarios(
     if parties:
         raw["parties"] = parties
     raw["regions"] = draw(region_trees())
+    if not mostly(draw):
+        pool_rate = 0.0 if pool_off else draw(st.floats(0.0, 0.1))
+        raw["layers"] = {"borrower_pool_rate": pool_rate, "bank_first_loss": draw(st.floats(0.0, 0.5))}
+    if not mostly(draw) and "bands" not in raw["sharing"]:
+        raw["products"] = draw(product_lists())
     return raw
+
+
+@st.composite
+def product_lists(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """One to three products with shares of loans summing to 1, each with its five shares and
+    sometimes first loans with a bonus from the bank's share."""
+    n = draw(st.integers(1, 3))
+    products = []
+    for p, share in enumerate(draw(shares_summing_to_one(n))):
+        product = {"id": f"p{p}", "share": share, **draw(party_shares())}
+        if draw(st.booleans()):
+            product["first_loans"] = draw(st.floats(0.0, 1.0))
+            product["first_loan_bonus"] = draw(st.floats(0.0, 1.0)) * product["bank"]
+        products.append(product)
+    return products
 
 
 paths = st.integers(20, 60)

@@ -269,7 +269,7 @@ VOCABULARY_SETTINGS = (  # between them, every event of the log happens on the f
     ["credit.annual_pd=0.3", "funds.scale=0.05", "rules.shortfall=parent", "rules.compensation_basis=net_loss"],
     ["credit.annual_pd=0.3", "funds.scale=0.05", "rules.shortfall=bank", "rules.claim_lag_months=30",
      "rules.write_off_months=6", "collateral.disposal_months_mean=24"],
-    ["credit.annual_pd=0.3", "rules.per_loan_cap=3e5"],
+    ["credit.annual_pd=0.3", "rules.per_loan_cap=3e5", "layers.borrower_pool_rate=0.01"],
 )
 
 
@@ -347,6 +347,7 @@ def fates_for(draw, st_: Structure, max_loans: int = 25) -> Fates:
         recovery=np.array([loans[i][4] for i in defaulted], dtype=np.float64),
         delay=np.array([loans[i][5] for i in defaulted], dtype=np.int32),
         systematic=np.zeros((1, T // 12)),
+        kind=np.array([draw(st.integers(0, st_.n_kinds - 1)) for _ in loans], dtype=np.int64) if st_.n_kinds else None,
     )
 
 

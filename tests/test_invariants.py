@@ -44,7 +44,7 @@ if str(Path(__file__).resolve().parent) not in sys.path:  # tests/ has no __init
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 from strategies import paths, scenarios, seeds  # noqa: E402
 
-PARTY_LOSSES = ("loss_fund", "loss_bank", "loss_guarantor", "loss_insurer", "loss_evaluator")
+PARTY_LOSSES = ("loss_fund", "loss_bank", "loss_guarantor", "loss_insurer", "loss_evaluator", "loss_pool")
 
 SCALE = float(os.environ.get("RISKPOOL_PROPERTY_SCALE", "1"))
 SETTINGS = dict(
@@ -113,6 +113,9 @@ def test_accounting_invariants(raw: dict, n_paths: int, seed: int) -> None:
         low, high = v < -tol, v > ead + tol
         assert not low.any(), f"{name} < 0 on paths {where(low)}: {v[low][:5]}"
         assert not high.any(), f"{name} > defaulted_ead on paths {where(high)}: {v[high][:5]} > {ead[high][:5]}"
+    # the borrowers' pool holds what was paid into it less what it paid, net of clawbacks, never < 0
+    np.testing.assert_allclose(col("pool_final"), col("pool_in") - col("loss_pool"), rtol=1e-9, atol=1e-6)
+    assert not (col("pool_final") < -tol).any()
     unpaid_nodes = res.node_column("unpaid")
     assert not (unpaid_nodes < 0).any(), f"negative node unpaid at {where(unpaid_nodes < 0)}"
     np.testing.assert_allclose(unpaid_nodes.sum(axis=1), col("unpaid"), rtol=1e-12, atol=1e-6)
@@ -187,7 +190,7 @@ def test_node_bookkeeping_and_party_limits(raw: dict, n_paths: int, seed: int) -
     assert not (col("loss_guarantor") > g_limit + tolerance(g_limit)).any()
     i_limit = ins.loss_ratio_cap * col("premiums")
     assert not (col("loss_insurer") > i_limit + tolerance(i_limit)).any()
-    shares = [sc.sharing, *sc.sharing.bands]
+    shares = [sc.sharing, *sc.sharing.bands, *sc.products]
     if all(s.guarantor == 0 for s in shares):
         assert (col("fees") == 0).all() and (col("loss_guarantor") == 0).all()
         assert (col("guarantor_exhausted") == 0).all()
@@ -293,14 +296,16 @@ def test_defaults_only_grow_with_pd(raw: dict, pds: tuple[float, float], n_paths
 
 @settings(max_examples=examples(250), **SETTINGS)
 @given(
-    raw=scenarios(leverage=0.0, breaker_off=True, disposal_after_horizon=True),
+    raw=scenarios(leverage=0.0, breaker_off=True, disposal_after_horizon=True, pool_off=True),
     pds=pd_pairs(),
     n_paths=paths,
     seed=seeds,
 )
 def test_shortfalls_only_grow_with_pd(raw: dict, pds: tuple[float, float], n_paths: int, seed: int) -> None:
     """Property 7: with every disposal after the horizon (no clawback within it) and lending
-    independent of the funds, a node short at pd1 is short at pd2 >= pd1, no later."""
+    independent of the funds, a node short at pd1 is short at pd2 >= pd1, no later. Not with
+    a borrowers' pool: it pays claims first come, so a loan that defaults earlier at pd2 can
+    take the pool's money from another fund's claim and spare its own fund (docs/model.md 5.2)."""
     pd1, pd2 = pds
     r1 = run(with_pd(raw, pd1), n_paths, seed)
     r2 = run(with_pd(raw, pd2), n_paths, seed)

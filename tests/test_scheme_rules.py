@@ -31,9 +31,10 @@ SIMPLE = ["sharing.fund=0.5", "sharing.bank=0.5", "sharing.insurer=0", "sharing.
 NEVER = 1000  # a disposal delay beyond any horizon
 
 
-def path_of(settings: list[str], loans: list[tuple[int, float, int, float, int]]):
+def path_of(settings: list[str], loans: list[tuple[int, float, int, float, int]], kinds: list[int] | None = None):
     """Both engines on one path of hand-set loans (orig, size, default month or NO_DEFAULT,
-    recovery, disposal delay); returns (event trace, ledger path row, ledger node rows, structure)."""
+    recovery, disposal delay) and, with products, their kinds (rows of shares, 4.7); returns
+    (event trace, ledger path row, ledger node rows, structure)."""
     st = compile_structure(scenario.load("minimal", SIMPLE + settings))
     defaulted = np.array([i for i, loan in enumerate(loans) if loan[2] != NO_DEFAULT], dtype=np.int64)
     fates = Fates(
@@ -41,7 +42,7 @@ def path_of(settings: list[str], loans: list[tuple[int, float, int, float, int]]
         orig=np.array([loan[0] for loan in loans], dtype=np.int32), size=np.array([loan[1] for loan in loans]),
         default_month=np.array([loan[2] for loan in loans], dtype=np.int32), defaulted=defaulted,
         recovery=np.array([loans[i][3] for i in defaulted]), delay=np.array([loans[i][4] for i in defaulted], dtype=np.int32),
-        systematic=np.zeros((1, 5)),
+        systematic=np.zeros((1, 5)), kind=None if kinds is None else np.array(kinds, dtype=np.int64),
     )
     trace = simulate_path(st, fates, 0)
     res = run_ledger(st, fates)
@@ -56,7 +57,7 @@ def node(nodes: np.ndarray, st, node_id: str, column: str) -> float:
 
 def conserved(path: dict[str, float]) -> float:
     """Losses + recovered + unpaid - defaulted EAD (0 when money is conserved)."""
-    parties = sum(path[k] for k in ("loss_fund", "loss_bank", "loss_guarantor", "loss_insurer", "loss_evaluator"))
+    parties = sum(path[k] for k in ("loss_fund", "loss_bank", "loss_guarantor", "loss_insurer", "loss_evaluator", "loss_pool"))
     return parties + path["recovered"] + path["unpaid"] - path["defaulted_ead"]
 
 
@@ -140,7 +141,8 @@ def test_added_options_at_their_defaults_keep_the_scenario_sha():
     base = scenario.load("minimal")
     explicit = scenario.load("minimal", ["rules.max_covered=0", "rules.write_off_months=0", "sharing.fund_cap_share=1",
                                          "collateral.p_no_sale=0", "collateral.recovery_floor=0",
-                                         "regions.430104.annual_cap=0"])
+                                         "regions.430104.annual_cap=0", "layers.borrower_pool_rate=0",
+                                         "layers.bank_first_loss=0"])
     assert explicit.sha256() == base.sha256()
     assert "max_covered" not in base.canonical()["rules"]
     changed = scenario.load("minimal", ["rules.max_covered=1e6"])
@@ -152,10 +154,73 @@ def test_bad_scheme_options_name_the_field():
     for override, where in (("regions.changsha.tiers={province=0.5, city=0.6, county=0}", "regions.changsha.tiers"),
                             ("regions.hunan.tiers={province=1, city=0, county=0}", "regions.hunan.tiers"),
                             ("sharing.fund_cap_share=0", "sharing.fund_cap_share"),
-                            ("collateral.p_no_sale=1.5", "collateral.p_no_sale")):
+                            ("collateral.p_no_sale=1.5", "collateral.p_no_sale"),
+                            ("layers.bank_first_loss=-0.1", "layers.bank_first_loss"),
+                            (f"products=[{PATENT}, {{id='tm', share=0.2, fund=0.3, bank=0.7}}]", "products"),
+                            (f"products=[{PATENT.replace('0.05', '0.7')}]", "products.patent.first_loan_bonus"),
+                            (f"products=[{PATENT}, {PATENT.replace('0.6', '0.4')}]", "products"),
+                            ("products=[{id='p', share=1, fund=0.5, bank=0.6}]", "products.p")):
         with pytest.raises(scenario.ScenarioError) as caught:
             scenario.load("minimal", [override])
         assert any(p.path == where for p in caught.value.problems), (override, caught.value.problems)
+    with pytest.raises(scenario.ScenarioError) as caught:
+        scenario.load("minimal", [PRODUCTS, "sharing.bands=[{max_loan=1e6, fund=0.5, bank=0.5}]"])
+    assert [p.path for p in caught.value.problems] == ["sharing.bands"]
+
+
+def test_the_borrowers_pool_pays_first_and_gets_its_share_of_the_clawback_back():
+    # three 1m loans pay 2 % each into the pool at month -1: 60,000. A defaults in month 2 (claim
+    # in 5): the pool pays 60,000, the rest is shared 50/50; B defaults in month 3 (claim in 6)
+    # with the pool empty. A recovers 50 % in month 12: the pool gets 30,000 back, which pays
+    # part of C's claim (a new loan of month 12, its own 20,000 added: 50,000)
+    loans = [(-1, 1e6, 2, 0.5, 10), (-1, 1e6, 3, 0.0, NEVER), (-1, 1e6, NO_DEFAULT, 0.0, NEVER),
+             (12, 1e6, 14, 0.0, NEVER)]
+    trace, path, nodes, st = path_of(["layers.borrower_pool_rate=0.02"], loans)
+    assert path["pool_in"] == pytest.approx(80_000)
+    assert path["loss_pool"] == pytest.approx(30_000 + 50_000)
+    assert path["pool_final"] == pytest.approx(0.0, abs=1e-6)
+    # A's fund part 470,000 less half of it clawed back, B's 500,000, C's 475,000
+    assert path["loss_fund"] == pytest.approx(0.5 * 470_000 + 500_000 + 475_000)
+    assert path["loss_bank"] == pytest.approx(path["loss_fund"])  # shared 50/50
+    assert [r[5] for r in trace.events if r[1] == "claim" and r[4] == "pool"] == [pytest.approx(-60_000),
+                                                                                 pytest.approx(-50_000)]
+    assert abs(conserved(path)) < 1e-6
+
+
+def test_the_banks_first_loss_slice_comes_before_the_shares():
+    # a 1m loan defaults: the bank bears the first 10 % of its size, the other 900,000 is shared
+    trace, path, nodes, st = path_of(["layers.bank_first_loss=0.1"], [(-1, 1e6, 2, 0.0, NEVER)])
+    assert path["loss_fund"] == pytest.approx(450_000)
+    assert path["loss_bank"] == pytest.approx(550_000)
+    assert path["capped"] == 0  # a slice, not a cap
+    # a slice larger than the loss takes all of it
+    trace, path, nodes, st = path_of(["layers.bank_first_loss=1"], [(-1, 1e6, 2, 0.0, NEVER)])
+    assert path["loss_fund"] == 0 and path["loss_bank"] == pytest.approx(1e6)
+
+
+PATENT = "{id='patent', share=0.7, fund=0.4, bank=0.6, first_loans=0.6, first_loan_bonus=0.05}"
+PRODUCTS = f"products=[{PATENT}, {{id='tm', share=0.3, fund=0.3, bank=0.7}}]"
+
+
+def test_each_product_has_its_shares_and_a_first_loan_moves_the_bonus_to_the_fund():
+    # a patent loan (row 0), a first patent loan (row 1) and a trademark loan (row 2), 1m each
+    loans = [(-1, 1e6, 2, 0.0, NEVER)] * 3
+    trace, path, nodes, st = path_of([PRODUCTS], loans, kinds=[0, 1, 2])
+    assert path["loss_fund"] == pytest.approx(0.4e6 + 0.45e6 + 0.3e6)
+    assert path["loss_bank"] == pytest.approx(0.6e6 + 0.55e6 + 0.7e6)
+
+
+def test_products_and_first_loans_are_drawn_in_their_shares():
+    s = scenario.load("minimal", ["credit.annual_pd=0.2", PRODUCTS])
+    fates = sample_block(compile_structure(s), 5, 0, 250)
+    plain = sample_block(compile_structure(scenario.load("minimal", ["credit.annual_pd=0.2"])), 5, 0, 250)
+    for name in ("size", "default_month", "recovery", "delay"):  # the kind is a fate of its own stream
+        assert np.array_equal(getattr(fates, name), getattr(plain, name)), name
+    n = len(fates.kind)
+    counts = np.bincount(fates.kind, minlength=4)
+    assert counts[3] == 0
+    for row, p in ((0, 0.7 * 0.4), (1, 0.7 * 0.6), (2, 0.3)):
+        assert stats.binomtest(int(counts[row]), n, p).pvalue > 1e-3, (row, counts)
 
 
 RESTORE = ["regions.hunan.topup_rule=restore", "regions.hunan.annual_topup=0", "regions.hunan.fund=1e6",

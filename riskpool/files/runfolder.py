@@ -44,8 +44,10 @@ def path_chunks(n_paths: int) -> list[slice]:
 
 
 def path_columns(st: Structure) -> tuple[str, ...]:
-    """The ledger's per-path figures written to paths.parquet: ``capped`` only when a cap applies."""
-    return tuple(name for name in PATH_COLUMNS if name != "capped" or st.caps)
+    """The ledger's per-path figures written to paths.parquet: those of an option only when the
+    scenario uses it (``capped`` with a cap, the pool's with a borrowers' pool)."""
+    used = {"capped": st.caps, "loss_pool": st.pool, "pool_in": st.pool, "pool_final": st.pool}
+    return tuple(name for name in PATH_COLUMNS if used.get(name, True))
 
 
 def paths_table(res: Results, rows: slice = slice(None)) -> pa.Table:
