@@ -31,7 +31,7 @@ from .importance import (
     likelihood_ratio,
     sampling_for,
 )
-from .ledger import COUNTY_COLUMNS, NODE_COLUMNS, PATH_COLUMNS, YEAR_COLUMNS, LedgerResult, run_ledger
+from .ledger import BANK_COLUMNS, COUNTY_COLUMNS, NODE_COLUMNS, PATH_COLUMNS, YEAR_COLUMNS, LedgerResult, run_ledger
 from .limits import check_resources
 from .scenario import Scenario
 from .spool import Spool, remove_stale
@@ -58,6 +58,7 @@ class Results:
     covered: np.ndarray  # (months, nodes): outstanding under each node, summed over all paths with their weights
     weight: np.ndarray | None = None  # (paths,): likelihood ratio of each path; None: 1 (plain sampling)
     years: np.ndarray | None = None  # (years, nodes, len(YEAR_COLUMNS)): the funds' years, summed over paths (weighted)
+    banks: np.ndarray | None = None  # (paths, banks, len(BANK_COLUMNS)); None when spooled
     sampling: Sampling = PLAIN
     spool: Spool | None = None  # a large run's per-path results on disk; then the four arrays above are None
 
@@ -89,6 +90,11 @@ class Results:
     def county_figure(self, name: str, county: int) -> np.ndarray:
         k = COUNTY_COLUMNS.index(name)
         return self.spool.read("counties", (k, county)) if self.spool else self.counties[:, county, k]
+
+    def bank_figure(self, name: str, bank: int, rows: slice = ALL) -> np.ndarray:
+        """(paths,) array of one figure of one bank (docs/model.md section 6.11)."""
+        k = BANK_COLUMNS.index(name)
+        return self.spool.read("banks", (k, bank), rows) if self.spool else self.banks[rows, bank, k]
 
     def group_total(self, name: str, members: np.ndarray) -> np.ndarray:
         """Per path, a node statistic summed over the member nodes, added node after node."""
@@ -263,7 +269,7 @@ def run_task(res: Results, task: list[tuple[int, int]], first_block: int = 0) ->
         if shift is not None:
             res.weight[rows] = likelihood_ratio(fates.systematic, shift)
         out = LedgerResult(res.paths[rows], res.nodes[rows], res.counties[rows], res.balance[rows], sums.covered[k],
-                           res.budget[rows], sums.years[k])
+                           res.budget[rows], sums.years[k], res.banks[rows])
         run_ledger(st, fates, out, res.weight[rows])
     return sums
 
@@ -281,6 +287,7 @@ def _run_task_to_spool(res: Results, task: list[tuple[int, int]], first_block: i
     res.spool.write("counties", start, part.counties.transpose(0, 2, 1))
     res.spool.write("balance", start, part.balance.transpose(0, 2, 1))
     res.spool.write("budget", start, part.budget)
+    res.spool.write("banks", start, part.banks.transpose(0, 2, 1))
     return sums
 
 
@@ -337,6 +344,7 @@ def _allocate(scenario: Scenario, st: Structure, seed: int, n: int, shared: bool
         counties=zeros((n, counties, len(COUNTY_COLUMNS))),
         balance=zeros((n, t, nodes)),
         budget=zeros((n, t // 12, 3)),
+        banks=zeros((n, st.banks.n, len(BANK_COLUMNS))),
         covered=np.zeros((t, nodes)),
         weight=weight,
         sampling=sampling,
@@ -348,7 +356,7 @@ def _allocate_spooled(scenario: Scenario, st: Structure, seed: int, n: int, shar
     """Results whose per-path arrays live in spool files in ``folder``; weights stay in memory."""
     shapes = {"paths": (len(PATH_COLUMNS),), "nodes": (len(NODE_COLUMNS), st.n_nodes),
               "counties": (len(COUNTY_COLUMNS), st.n_counties), "balance": (st.n_nodes, st.horizon_months),
-              "budget": (st.horizon_months // 12, 3)}
+              "budget": (st.horizon_months // 12, 3), "banks": (len(BANK_COLUMNS), st.banks.n)}
     weight = _shared_zeros((n,)) if shared else np.zeros(n)
     weight += 1.0
     return Results(scenario=scenario, structure=st, seed=seed, n_paths=n, paths=None, nodes=None, counties=None,

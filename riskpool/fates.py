@@ -26,7 +26,7 @@ from .structure import Structure
 
 BLOCK_PATHS = 250
 # appending a stream leaves the others as they were: child k of a block's seed is the same for any count
-STREAMS = ("systematic", "city", "counts", "months", "sizes", "defaults", "recovery", "delay", "sale", "kind")
+STREAMS = ("systematic", "city", "counts", "months", "sizes", "defaults", "recovery", "delay", "sale", "kind", "bank")
 NO_DEFAULT = np.int32(2**30)
 
 
@@ -44,6 +44,7 @@ class Fates:
     delay: np.ndarray  # int32 disposal delay in months of each defaulted candidate
     systematic: np.ndarray  # float64 (paths, years): Z_y, shifted under importance sampling
     kind: np.ndarray | None = None  # int64 row of shares of each candidate (its product); None without products
+    bank: np.ndarray | None = None  # int64 bank of each candidate (Structure.banks order); None without banks
 
     @property
     def n_paths(self) -> int:
@@ -81,7 +82,25 @@ def sample_block(st: Structure, seed: int, block: int, n_paths: int, shift: np.n
     recovery, delay = collateral_outcomes(st, rng["recovery"], rng["delay"], path_start, defaulted, default_month, z)
     recovery = sale_outcomes(st, rng["sale"], recovery)
     kind = loan_kinds(st, rng["kind"], len(size)) if st.n_kinds else None
-    return Fates(path_start, county, orig, size, default_month, defaulted, recovery, delay, z, kind)
+    bank = lending_banks(st, rng["bank"], county) if st.banks.n else None
+    return Fates(path_start, county, orig, size, default_month, defaulted, recovery, delay, z, kind, bank)
+
+
+def lending_banks(st: Structure, rng: np.random.Generator, county: np.ndarray) -> np.ndarray:
+    """Each candidate's bank, from one uniform per candidate in loan-id order: the first bank whose
+    cumulative share of the county's loans exceeds it (docs/model.md section 5.9). Counties with
+    the same shares are drawn together, so the work grows with the distinct splits, not the counties."""
+    u = rng.random(len(county))
+    share = st.banks.county_share
+    splits, split_of = np.unique(share, axis=0, return_inverse=True)
+    of_candidate = split_of.reshape(-1)[county]
+    bank = np.empty(len(county), dtype=np.int64)
+    for k, split in enumerate(splits):
+        mine = np.flatnonzero(of_candidate == k) if len(splits) > 1 else slice(None)
+        upper = np.cumsum(split)
+        last = int(np.flatnonzero(split > 0)[-1])  # where rounding leaves u above every sum
+        bank[mine] = np.minimum(np.searchsorted(upper, u[mine], side="right"), last)
+    return bank
 
 
 def loan_kinds(st: Structure, rng: np.random.Generator, n: int) -> np.ndarray:

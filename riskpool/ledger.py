@@ -40,6 +40,11 @@ COUNTY_COLUMNS = ("npl_warning_months", "breaker_trips", "originated")
 # a fund's year (summed over paths with their weights): paid from its balance, clawed back into it,
 # EAD defaulting and principal originated under it during the year; at the year's end, the EAD in
 # default and the outstanding under it, and its balance
+# a bank's path (docs/model.md section 6.11); first_shortfall_month -1 = none
+BANK_COLUMNS = (
+    "originated", "n_originated", "defaulted_ead", "n_defaults", "loss_bank", "fund_paid", "unpaid",
+    "first_shortfall_month", "breaker_trips", "suspended", "refused",
+)
 YEAR_COLUMNS = ("paid", "clawback", "defaulted", "originated", "npl", "outstanding", "balance")
 
 (P_ORIG, P_DEF_EAD, P_RECOVERED, P_UNPAID, P_L_FUND, P_L_BANK, P_L_GUAR, P_L_INS, P_L_EVAL,
@@ -48,6 +53,8 @@ YEAR_COLUMNS = ("paid", "clawback", "defaulted", "originated", "npl", "outstandi
 N_FIRST, N_PAYOUT, N_UNPAID, N_REQUIRED, N_FINAL, N_PAID, N_CLAW, N_DUE, N_CAPPED = range(len(NODE_COLUMNS))
 C_WARN, C_TRIPS, C_ORIG = range(len(COUNTY_COLUMNS))
 Y_PAID, Y_CLAW, Y_DEF, Y_ORIG, Y_NPL, Y_OUT, Y_BAL = range(len(YEAR_COLUMNS))
+(B_ORIG, B_N_ORIG, B_DEF_EAD, B_N_DEF, B_L_BANK, B_FUND_PAID, B_UNPAID, B_FIRST, B_TRIPS, B_SUSPENDED,
+ B_REFUSED) = range(len(BANK_COLUMNS))
 
 # party columns of Structure.shares
 S_FUND, S_BANK, S_GUAR, S_INS, S_EVAL = range(5)
@@ -67,6 +74,7 @@ class LedgerResult:
     covered: np.ndarray  # (months, nodes) outstanding principal under each node, summed over paths (weighted)
     budget: np.ndarray  # (paths, years, 3 tier slots) top-ups paid at the start of each year
     years: np.ndarray  # (years, nodes, len(YEAR_COLUMNS)) summed over paths (weighted); kept with indicators on
+    banks: np.ndarray  # (paths, banks, len(BANK_COLUMNS))
 
 
 def allocate(st: Structure, n_paths: int) -> LedgerResult:
@@ -79,6 +87,7 @@ def allocate(st: Structure, n_paths: int) -> LedgerResult:
         covered=np.zeros((t, nodes)),
         budget=np.zeros((n_paths, t // 12, 3)),
         years=np.zeros((t // 12, nodes, len(YEAR_COLUMNS))),
+        banks=np.zeros((n_paths, st.banks.n, len(BANK_COLUMNS))),
     )
 
 
@@ -94,20 +103,41 @@ def run_ledger(st: Structure, fates: Fates, out: LedgerResult | None = None,
         raise ValueError("fates arrays disagree in length")
     if st.n_kinds and (fates.kind is None or len(fates.kind) != len(fates.size)):
         raise ValueError("a scenario with products needs each candidate's kind in its fates")
+    banks = st.banks
+    if banks.n and (fates.bank is None or len(fates.bank) != len(fates.size)):
+        raise ValueError("a scenario with banks needs each candidate's bank in its fates")
     out = allocate(st, n) if out is None else out
     if len(out.paths) != n or out.balance.shape[1:] != (st.horizon_months, st.n_nodes):
         raise ValueError("output arrays do not match the block")
     weight = np.ones(n) if weight is None else weight
+    none = np.zeros(0, dtype=np.int64)
     _ledger_block(
         fates.path_start, fates.county, fates.orig, fates.size, fates.default_month,
         fates.defaulted, fates.recovery, fates.delay, st.horizon_months,
-        st.node_initial, st.node_topup, st.county_fund, st.route, st.overflow,
+        *deposit_arrays(st), st.county_fund, st.route, st.overflow,
         st.tenor, st.ip_share, st.band_max, st.shares, st.tier_split, st.node_annual_cap, st.rules, weight,
-        st.node_tier, st.node_restore, st.node_target, st.node_target_ratio, st.node_budget, st.node_restore_years,
-        st.indicators, st.n_kinds, np.zeros(0, dtype=np.int64) if fates.kind is None else fates.kind,
-        out.paths, out.nodes, out.counties, out.balance, out.covered, out.budget, out.years,
+        st.indicators, st.n_kinds, none if fates.kind is None else fates.kind,
+        none if fates.bank is None else fates.bank, banks.weight, banks.deposit_weight, banks.credit, banks.leverage,
+        banks.breaker, banks.breaker_months, banks.row,
+        out.paths, out.nodes, out.counties, out.balance, out.covered, out.budget, out.years, out.banks,
     )
     return out
+
+
+def deposit_arrays(st: Structure) -> tuple[np.ndarray, ...]:
+    """The funds' money as deposits (fund j, bank b) at index ``j * deposits + b``: initial fund,
+    fixed top-up, tier, restore flag, target, target ratio, budget and deadline of each. A fund's
+    deposit holds the share w_b of its money (docs/model.md section 5.9); pooled, it is the fund."""
+    w = st.banks.deposit_weight
+
+    def scaled(x: np.ndarray) -> np.ndarray:
+        return np.outer(x, w).ravel()
+
+    def each(x: np.ndarray) -> np.ndarray:
+        return np.repeat(x, len(w))
+
+    return (scaled(st.node_initial), scaled(st.node_topup), each(st.node_tier), each(st.node_restore),
+            scaled(st.node_target), each(st.node_target_ratio), scaled(st.node_budget), each(st.node_restore_years))
 
 
 @njit(cache=True, inline="always")
@@ -133,14 +163,22 @@ def _covered(cover, amount, out_g, out_i):  # pragma: no cover - compiled
 
 @njit(cache=True)
 def _ledger_block(path_start, county, orig, size, default_month, defaulted, recovery, delay, horizon,
-                  node_initial, node_topup, county_fund, route, overflow,
+                  dep_initial, dep_topup, dep_tier, restore, target, target_ratio, budget, restore_years,
+                  county_fund, route, overflow,
                   tenor, ip_share, band_max, shares, tier_split, annual_cap, rules, weight,
-                  node_tier, restore, target, target_ratio, budget, restore_years,
-                  indicators, n_kinds, kind, out_paths, out_nodes, out_counties, out_balance, out_covered, out_budget,
-                  out_years):  # pragma: no cover
+                  indicators, n_kinds, kind, bank, bank_weight, dep_weight, bank_credit, bank_leverage,
+                  bank_breaker, bank_breaker_months, bank_row,
+                  out_paths, out_nodes, out_counties, out_balance, out_covered, out_budget,
+                  out_years, out_banks):  # pragma: no cover
     # Speed: the loops over loans call no helper that takes an array. numba counts references to
     # arrays handed to a function with atomic instructions, which cost more than the loop bodies.
-    n_nodes = len(node_initial)
+    # The funds' money is held in deposits: fund j's deposit at bank b is j * nd + b (pooled: nd = 1,
+    # the deposit is the fund), paid from by the loans of bank b (docs/model.md section 5.9).
+    nd = len(dep_weight)
+    n_acc = len(dep_initial)
+    n_nodes = n_acc // nd
+    n_banks = len(bank_credit)
+    has_banks = n_banks > 0
     n_counties = len(tenor)
     n_bands = len(band_max)
     basis = rules.basis
@@ -171,7 +209,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
         covers[row] = (shares[row, S_GUAR] > 0.0) + 2 * (shares[row, S_INS] > 0.0)
     # With one shares row every loan has the same cover, so the outstanding that earns fees and
     # premiums is the total outstanding (the same additions in the same order) or nothing.
-    one_cover = n_bands == 0 and n_kinds == 0
+    one_cover = n_bands == 0 and n_kinds == 0 and not (bank_row >= 0).any()
     fees_on_total = one_cover and covers[0] & 1 == 1
     premiums_on_total = one_cover and covers[0] & 2 == 2
     # Outstanding principal, added up in the order loans come and go: per county (out[c]), per
@@ -189,6 +227,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
             covers_out[county_fund[c, 0]] = c
         if county_fund[c, 2] >= 0:
             covers_out[county_fund[c, 2]] = total
+    dep_covers = np.repeat(covers_out, nd)  # what each deposit's fund covers
 
     max_loans = 0
     for b in range(len(path_start) - 1):
@@ -207,6 +246,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
     book_size = np.empty(max_loans)
     book_county = np.empty(max_loans, dtype=np.int64)
     book_cover = np.empty(max_loans, dtype=np.int64)
+    book_bank = np.empty(max_loans if has_banks else 0, dtype=np.int64)
     booked = np.empty(horizon + 2, dtype=np.int64)
     tenors = np.unique(tenor)
     rec_loan = np.empty(max_loans, dtype=np.int64)  # global loan index of record r
@@ -226,16 +266,17 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
     heads = np.empty((8, horizon), dtype=np.int64)  # head and tail rows: defaults, claims, disposals, write-offs
     month_start = np.empty(horizon + 2, dtype=np.int64)
     months_from = np.arange(-1, horizon + 1)  # loan ids of month m start at the first orig >= m
-    bal = np.empty(n_nodes)
-    q_head = np.empty(n_nodes, dtype=np.int64)
-    q_tail = np.empty(n_nodes, dtype=np.int64)
-    cum_in = np.empty(n_nodes)
+    bal = np.empty(n_acc)  # per deposit, as the next five
+    q_head = np.empty(n_acc, dtype=np.int64)
+    q_tail = np.empty(n_acc, dtype=np.int64)
+    cum_in = np.empty(n_acc)
+    below_since = np.empty(n_acc, dtype=np.int64)  # year a restoring deposit was first found below target, -1
+    node_bal = np.empty(n_nodes)  # a fund's balance at the month end: its deposits', in bank order
     accepted = np.empty(n_nodes)  # what each node accepted this calendar year (its annual cap)
-    below_since = np.empty(n_nodes, dtype=np.int64)  # year a restoring fund was first found below target, -1
     def_c = np.empty(n_counties)  # EAD defaulted per county so far (the yearly indicators)
     seen = np.empty((n_nodes, 4))  # a node's paid, clawback, defaulted, originated at the last year end
-    asked = np.empty(n_nodes)  # everything each node was asked to pay (its N_DUE)
-    required = np.empty(n_nodes)  # the largest gap between what was due and what came in
+    asked = np.empty(n_acc)  # everything each deposit was asked to pay (summed: the fund's N_DUE)
+    required = np.empty(n_acc)  # the largest gap between what was due and what came in
     orig_c = np.empty(n_counties)  # principal originated per county
     npl_c = np.empty(n_counties)
     # loans in default per county: at 0 npl_c is reset to exactly 0, so that rounding residue
@@ -246,6 +287,12 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
     active_at = np.empty(n_counties, dtype=np.int64)
     stop_until = np.empty(n_counties, dtype=np.int64)
     merged = np.empty(3)
+    # banks: outstanding, loans in default (EAD, count), end of a stop, money backing their claims
+    out_b = np.empty(n_banks)
+    npl_b = np.empty(n_banks)
+    npl_nb = np.empty(n_banks, dtype=np.int64)
+    stop_b = np.empty(n_banks, dtype=np.int64)
+    money_b = np.empty(n_banks)
 
     for b in range(len(path_start) - 1):
         lo = path_start[b]
@@ -253,8 +300,14 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
         pth = out_paths[b]
         nst = out_nodes[b]
         cst = out_counties[b]
+        obk = out_banks[b]
+        obk[:, B_FIRST] = -1.0
+        out_b[:] = 0.0
+        npl_b[:] = 0.0
+        npl_nb[:] = 0
+        stop_b[:] = 0
         heads[:] = -1
-        bal[:] = node_initial
+        bal[:] = dep_initial
         q_head[:] = -1
         q_tail[:] = -1
         cum_in[:] = 0.0
@@ -292,9 +345,9 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
         for m in range(-1, horizon):
             if m >= 0:
                 # 1. interest on the opening balance, top-ups, fees and premiums
-                _inflows(m, monthly_interest, node_topup, bal, cum_in, node_tier, out_budget[b, m // 12],
+                _inflows(m, monthly_interest, dep_topup, bal, cum_in, dep_tier, out_budget[b, m // 12],
                          restore, target, target_ratio, budget, restore_years, below_since, out, out_total,
-                         covers_out, total)
+                         dep_covers, total)
                 if m % 12 == 0:
                     accepted[:] = 0.0
                 fees += g_fee * (out_total if fees_on_total else out_g)
@@ -308,20 +361,26 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                     amount = size[g] * recovery[rec_fate[r]] * keep
                     recovered[r] = amount
                     pth[P_RECOVERED] += amount
+                    kb = bank[g] if has_banks else 0
                     if in_npl[r]:
                         in_npl[r] = False
                         n_active = _leave_npl(c, size[g], npl_c, npl_n, active, active_at, n_active)
+                        if has_banks:
+                            _leave_bank_npl(kb, size[g], npl_b, npl_nb)
                     if not net_first[r]:
                         frac = amount / size[g]
                         for s in range(3):
                             share = assigned[r, s] * frac
                             if share > 0.0:
                                 j = county_fund[c, s]
+                                a = j * nd + (kb if nd > 1 else 0)
                                 cut = min(share, queued[r, s])
                                 queued[r, s] -= cut
-                                bal[j] += share - cut
+                                bal[a] += share - cut
                                 nst[j, N_CLAW] += share - cut
-                                cum_in[j] += share
+                                cum_in[a] += share
+                                if has_banks:
+                                    obk[kb, B_FUND_PAID] -= share - cut
                         for s in range(1, 5):
                             party[r, s] -= party[r, s] * frac
                         if pool_rate > 0.0:  # the pool's share goes back into it
@@ -332,11 +391,14 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                 r = heads[2 * WRITE_OFFS, m]  # then write-offs: the loan leaves the NPL undisposed
                 while r >= 0:
                     in_npl[r] = False
-                    n_active = _leave_npl(county[rec_loan[r]], size[rec_loan[r]], npl_c, npl_n, active, active_at, n_active)
+                    g = rec_loan[r]
+                    n_active = _leave_npl(county[g], size[g], npl_c, npl_n, active, active_at, n_active)
+                    if has_banks:
+                        _leave_bank_npl(bank[g], size[g], npl_b, npl_nb)
                     r = nxt_write_off[r]
 
-                # 3. queued claims, oldest first, from each node's balance
-                _pay_queues(bal, q_head, q_next, queued, nst)
+                # 3. queued claims, oldest first, from each deposit's balance (fund, then bank)
+                _pay_queues(bal, q_head, q_next, queued, nst, nd, has_banks, bank, rec_loan, obk)
 
                 # 4. defaults: the loan leaves the performing book and gets a record
                 i = heads[2 * DEFAULTS, m]
@@ -356,6 +418,13 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                     npl_c[c] += x
                     npl_n[c] += 1
                     def_c[c] += x
+                    if has_banks:
+                        kb = bank[g]
+                        out_b[kb] -= x
+                        npl_b[kb] += x
+                        npl_nb[kb] += 1
+                        obk[kb, B_DEF_EAD] += x
+                        obk[kb, B_N_DEF] += 1
                     pth[P_DEF_EAD] += x
                     pth[P_N_DEF] += 1
                     r = n_rec
@@ -437,21 +506,32 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                             to_bank += part
                         else:
                             merged[route[c, s]] += part
+                    kb = bank[g] if has_banks else 0
                     to_bank = _pay_tier_parts(to_bank, r, c, m, policy, merged, county_fund, overflow, asked, bal, nst,
-                                              assigned, queued, q_head, q_tail, q_next, annual_cap, accepted, pth)
+                                              assigned, queued, q_head, q_tail, q_next, annual_cap, accepted, pth,
+                                              nd, kb, has_banks, obk)
                     party[r, S_BANK] += to_bank
                     r = nxt_claim[r]
 
                 # 6. maturities: performing loans originated `tenor` months ago, in loan-id order
                 out_total, out_g, out_i = _mature(m, tenors, tenor, booked, book_size, book_county, book_cover, one_cover,
-                                                  city_of, out, out_total, out_g, out_i)
+                                                  city_of, out, out_total, out_g, out_i, book_bank, out_b)
 
             # 7. originations: circuit breaker first, then candidates in loan-id order
             if m >= 0 and (breaker > 0.0 or warning > 0.0):
                 _watch_npl(m, breaker, warning, breaker_months, active, n_active, npl_c, out, stop_until, cst)
+            if m >= 0 and has_banks:
+                _watch_banks(m, bank_breaker, bank_breaker_months, npl_b, npl_nb, out_b, stop_b, obk)
             total_bal = 0.0
-            for j in range(n_nodes):
-                total_bal += bal[j]
+            for a in range(n_acc):
+                total_bal += bal[a]
+            for kb in range(n_banks):  # the money backing each bank's claims (its own leverage cap)
+                if nd > 1:
+                    money_b[kb] = 0.0
+                    for j in range(n_nodes):
+                        money_b[kb] += bal[j * nd + kb]
+                else:
+                    money_b[kb] = bank_weight[kb] * total_bal
             # Initial loans (m = -1) are exempt from the origination rules. First the candidates
             # that pass the rules that do not depend on the book, without a branch per candidate
             # (its outcome would be hard to predict), then the leverage cap, in loan-id order.
@@ -474,8 +554,27 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                         continue
                     if leverage > 0.0 and scope == COUNTY_SCOPE:
                         own = county_fund[c, 0]
-                        if own < 0 or out[c] + x > leverage * bal[own] + TOLERANCE:
+                        if own < 0:
                             continue
+                        own_bal = bal[own * nd]
+                        for d in range(1, nd):
+                            own_bal += bal[own * nd + d]
+                        if out[c] + x > leverage * own_bal + TOLERANCE:
+                            continue
+                kb = 0
+                if has_banks:  # the bank's own rules (docs/model.md section 4.6, rules 4-6)
+                    kb = bank[g]
+                    if m >= 0:
+                        if stop_b[kb] > now:
+                            obk[kb, B_SUSPENDED] += 1
+                            continue
+                        if out_b[kb] + x > bank_credit[kb] + TOLERANCE or (
+                                bank_leverage[kb] > 0.0 and out_b[kb] + x > bank_leverage[kb] * money_b[kb] + TOLERANCE):
+                            obk[kb, B_REFUSED] += 1
+                            continue
+                    out_b[kb] += x
+                    obk[kb, B_ORIG] += x
+                    obk[kb, B_N_ORIG] += 1
                 out_total += x
                 out[c] += x
                 out[city_of[c]] += x
@@ -485,6 +584,8 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                     row = 0
                     while row < n_bands and x > band_max[row]:
                         row += 1
+                if has_banks and bank_row[kb] >= 0:  # the bank's own shares
+                    row = bank_row[kb]
                 if pool_rate > 0.0:  # the borrower pays into the first-loss pool
                     pool += pool_rate * x
                     pth[P_POOL_IN] += pool_rate * x
@@ -501,6 +602,8 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                     book_size[n_book] = x
                     book_county[n_book] = c
                     book_cover[n_book] = covers[row]
+                    if has_banks:
+                        book_bank[n_book] = kb
                     n_book += 1
             booked[m + 2] = n_book
             for k in range(n_new):  # defaults to come, in loan-id order, as are the fates
@@ -514,17 +617,20 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                 peak = max(peak, out_total)
                 out[total] = out_total
                 for j in range(n_nodes):
-                    out_balance[b, m, j] = bal[j]
+                    node_bal[j] = bal[j * nd]
+                    for d in range(1, nd):
+                        node_bal[j] += bal[j * nd + d]
+                    out_balance[b, m, j] = node_bal[j]
                     out_covered[m, j] += weight[b] * out[covers_out[j]]
-                    required[j] = max(required[j], asked[j] - cum_in[j])
+                for a in range(n_acc):
+                    required[a] = max(required[a], asked[a] - cum_in[a])
                 if indicators and m % 12 == 11:
-                    _year_end(out_years[m // 12], weight[b], county_fund, def_c, orig_c, npl_c, nst, seen, bal, out,
-                              covers_out)
+                    _year_end(out_years[m // 12], weight[b], county_fund, def_c, orig_c, npl_c, nst, seen, node_bal,
+                              out, covers_out)
 
-        _close_path(n_rec, rec_loan, claimed, net_first, recovered, queued, party, size, county, county_fund, bal,
-                    orig_c, asked, pth, nst, cst)
+        _close_path(n_rec, rec_loan, claimed, net_first, recovered, queued, party, size, county, county_fund,
+                    node_bal, orig_c, asked, required, dep_weight, pth, nst, cst, has_banks, bank, obk)
         pth[P_POOL_FINAL] = pool
-        nst[:, N_REQUIRED] = required
         pth[P_FEES] = fees
         pth[P_PREMIUMS] = premiums
         pth[P_PEAK] = peak
@@ -572,7 +678,16 @@ def _leave_npl(c, x, npl_c, npl_n, active, active_at, n_active):  # pragma: no c
 
 
 @njit(cache=True, inline="always")
-def _inflows(m, monthly_interest, node_topup, bal, cum_in, node_tier, paid, restore, target, target_ratio, budget,
+def _leave_bank_npl(kb, x, npl_b, npl_nb):  # pragma: no cover - compiled
+    """A loan of bank kb (size x) leaves the bank's NPL; at its last such loan the NPL is exactly 0."""
+    npl_b[kb] -= x
+    npl_nb[kb] -= 1
+    if npl_nb[kb] == 0:
+        npl_b[kb] = 0.0
+
+
+@njit(cache=True, inline="always")
+def _inflows(m, monthly_interest, topups, bal, cum_in, tiers, paid, restore, target, target_ratio, budget,
              restore_years, below_since, out, out_total, covers_out, total):  # pragma: no cover - compiled
     """Step 1 (funds): interest on each opening balance, then in months 12, 24, ... the top-up: the
     fixed one, or what restores the fund towards its target (``paid``: this year's top-ups by tier)."""
@@ -581,8 +696,8 @@ def _inflows(m, monthly_interest, node_topup, bal, cum_in, node_tier, paid, rest
         if not restore[j]:
             inflow = bal[j] * monthly_interest
             if year_start:
-                inflow += node_topup[j]
-                paid[node_tier[j]] += node_topup[j]
+                inflow += topups[j]
+                paid[tiers[j]] += topups[j]
             bal[j] += inflow
             cum_in[j] += inflow
             continue
@@ -605,12 +720,12 @@ def _inflows(m, monthly_interest, node_topup, bal, cum_in, node_tier, paid, rest
             topup = budget[j]
         bal[j] += topup
         cum_in[j] += topup
-        paid[node_tier[j]] += topup
+        paid[tiers[j]] += topup
 
 
 @njit(cache=True, inline="always")
 def _mature(m, tenors, tenor, booked, book_size, book_county, book_cover, one_cover, city_of, out, out_total, out_g,
-            out_i):  # pragma: no cover - compiled
+            out_i, book_bank, out_b):  # pragma: no cover - compiled
     """Step 6: performing loans originated ``tenor`` months ago leave the book, in loan-id order;
     returns the outstanding totals (all, with guarantee fees, with premiums)."""
     for t in tenors:
@@ -627,35 +742,41 @@ def _mature(m, tenors, tenor, booked, book_size, book_county, book_cover, one_co
             out[city_of[c]] -= x
             if not one_cover:
                 out_g, out_i = _covered(book_cover[q], -x, out_g, out_i)
+            if len(out_b) > 0:
+                out_b[book_bank[q]] -= x
     return out_total, out_g, out_i
 
 
 @njit(cache=True, inline="always")
-def _pay_queues(bal, q_head, q_next, queued, nst):  # pragma: no cover - compiled
-    """Step 3: each node pays its queue, oldest first, from its balance (items cleared by
-    clawbacks are skipped); queue item ``3 r + slot`` is record r's part at that slot."""
-    for j in range(len(bal)):
-        while q_head[j] >= 0 and bal[j] > 0.0:
-            item = q_head[j]
+def _pay_queues(bal, q_head, q_next, queued, nst, nd, has_banks, bank, rec_loan, obk):  # pragma: no cover - compiled
+    """Step 3: each deposit (fund by fund, then bank by bank) pays its queue, oldest first, from its
+    balance (items cleared by clawbacks are skipped); queue item ``3 r + slot`` is record r's part at
+    that slot."""
+    for a in range(len(bal)):
+        while q_head[a] >= 0 and bal[a] > 0.0:
+            item = q_head[a]
             r, s = item // 3, item % 3
-            pay = min(bal[j], queued[r, s])
-            bal[j] -= pay
+            pay = min(bal[a], queued[r, s])
+            bal[a] -= pay
             queued[r, s] -= pay
-            nst[j, N_PAID] += pay
+            nst[a // nd, N_PAID] += pay
+            if has_banks:
+                obk[bank[rec_loan[r]], B_FUND_PAID] += pay
             if queued[r, s] > 0.0:
                 break
-            q_head[j] = q_next[item]
-        while q_head[j] >= 0 and queued[q_head[j] // 3, q_head[j] % 3] <= 0.0:
-            q_head[j] = q_next[q_head[j]]  # cleared by clawbacks
+            q_head[a] = q_next[item]
+        while q_head[a] >= 0 and queued[q_head[a] // 3, q_head[a] % 3] <= 0.0:
+            q_head[a] = q_next[q_head[a]]  # cleared by clawbacks
 
 
 @njit(cache=True, inline="always")
 def _pay_tier_parts(to_bank, r, c, m, policy, merged, county_fund, overflow, asked, bal, nst, assigned, queued,
-                    q_head, q_tail, q_next, annual_cap, accepted, pth):  # pragma: no cover - compiled
-    """Step 5, for claim record r of county c: each slot's fund accepts its merged parts up to
-    its annual cap (the rest falls to the bank, capped) and pays them from its balance; a
-    remainder is queued, passed up (PARENT) or lost: returns ``to_bank`` with what falls to the
-    bank added (in the order it falls)."""
+                    q_head, q_tail, q_next, annual_cap, accepted, pth, nd, kb, has_banks, obk):  # pragma: no cover - compiled
+    """Step 5, for claim record r of county c, on a loan of bank kb: each slot's fund accepts its
+    merged parts up to its annual cap (the rest falls to the bank, capped) and pays them from its
+    deposit at the bank; a remainder is queued, passed up (PARENT) or lost: returns ``to_bank`` with
+    what falls to the bank added (in the order it falls)."""
+    dep = kb if nd > 1 else 0
     for first_slot in range(3):
         # slot's fund pays amount; under "parent" what it cannot pay moves up
         slot = first_slot
@@ -672,26 +793,32 @@ def _pay_tier_parts(to_bank, r, c, m, policy, merged, county_fund, overflow, ask
                     if amount <= 0.0:
                         break
                 accepted[node] += amount
-            asked[node] += amount
-            pay = min(bal[node], amount)
-            bal[node] -= pay
+            a = node * nd + dep
+            asked[a] += amount
+            pay = min(bal[a], amount)
+            bal[a] -= pay
             nst[node, N_PAID] += pay
             assigned[r, slot] += pay
+            if has_banks:
+                obk[kb, B_FUND_PAID] += pay
             rest = amount - pay
             if rest <= 0.0:
                 break
-            if rest > TOLERANCE and nst[node, N_FIRST] < 0:
-                nst[node, N_FIRST] = m
+            if rest > TOLERANCE:
+                if nst[node, N_FIRST] < 0:
+                    nst[node, N_FIRST] = m
+                if has_banks and obk[kb, B_FIRST] < 0:
+                    obk[kb, B_FIRST] = m
             if policy == QUEUE:  # waits for later inflows
                 assigned[r, slot] += rest
                 queued[r, slot] += rest
                 item = r * 3 + slot
                 q_next[item] = -1
-                if q_head[node] < 0:
-                    q_head[node] = item
+                if q_head[a] < 0:
+                    q_head[a] = item
                 else:
-                    q_next[q_tail[node]] = item
-                q_tail[node] = item
+                    q_next[q_tail[a]] = item
+                q_tail[a] = item
                 break
             if policy == PARENT:  # the next fund up pays at once, before its own part
                 up = overflow[c, slot]
@@ -722,10 +849,24 @@ def _watch_npl(m, breaker, warning, breaker_months, active, n_active, npl_c, out
 
 
 @njit(cache=True, inline="always")
-def _close_path(n_rec, rec_loan, claimed, net_first, recovered, queued, party, size, county, county_fund, bal,
-                orig_c, asked, pth, nst, cst):  # pragma: no cover - compiled
+def _watch_banks(m, threshold, months, npl_b, npl_nb, out_b, stop_b, obk):  # pragma: no cover - compiled
+    """Step 7a, after the counties: each bank with a breaker of its own, in file order, stops
+    lending when its NPL ratio passes the threshold (docs/model.md section 4.6)."""
+    for kb in range(len(threshold)):
+        if threshold[kb] <= 0.0 or stop_b[kb] > m or npl_nb[kb] == 0:
+            continue
+        if npl_b[kb] / (npl_b[kb] + out_b[kb]) > threshold[kb]:
+            stop_b[kb] = m + months[kb]
+            obk[kb, B_TRIPS] += 1
+
+
+@njit(cache=True, inline="always")
+def _close_path(n_rec, rec_loan, claimed, net_first, recovered, queued, party, size, county, county_fund, node_bal,
+                orig_c, asked, required, dep_weight, pth, nst, cst, has_banks, bank, obk):  # pragma: no cover
     """The horizon: claims not yet due are borne by the bank, queued claims stay unpaid; then the
-    path's per-party losses, each node's net payout and final balance, per-county lending."""
+    path's per-party losses (and each bank's), each node's net payout, final balance, what was
+    asked of it and its required capital (the largest of its deposits', scaled to the whole
+    fund), per-county lending."""
     for r in range(n_rec):
         g = rec_loan[r]
         if not claimed[r]:
@@ -735,14 +876,23 @@ def _close_path(n_rec, rec_loan, claimed, net_first, recovered, queued, party, s
                 j = county_fund[county[g], s]
                 nst[j, N_UNPAID] += queued[r, s]
                 pth[P_UNPAID] += queued[r, s]
+                if has_banks:
+                    obk[bank[g], B_UNPAID] += queued[r, s]
+        if has_banks:
+            obk[bank[g], B_L_BANK] += party[r, S_BANK]
         pth[P_L_BANK] += party[r, S_BANK]
         pth[P_L_GUAR] += party[r, S_GUAR]
         pth[P_L_INS] += party[r, S_INS]
         pth[P_L_EVAL] += party[r, S_EVAL]
         pth[P_L_POOL] += party[r, S_POOL]
-    for j in range(len(bal)):
+    nd = len(dep_weight)
+    for j in range(len(node_bal)):
         nst[j, N_PAYOUT] = nst[j, N_PAID] - nst[j, N_CLAW]
-        nst[j, N_FINAL] = bal[j]
+        nst[j, N_FINAL] = node_bal[j]
         pth[P_L_FUND] += nst[j, N_PAYOUT]
+        nst[j, N_DUE] = asked[j * nd]
+        nst[j, N_REQUIRED] = required[j * nd] / dep_weight[0]
+        for d in range(1, nd):
+            nst[j, N_DUE] += asked[j * nd + d]
+            nst[j, N_REQUIRED] = max(nst[j, N_REQUIRED], required[j * nd + d] / dep_weight[d])
     cst[:, C_ORIG] = orig_c
-    nst[:, N_DUE] = asked

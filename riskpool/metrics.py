@@ -23,6 +23,7 @@ from .importance import effective_sample_size
 from .structure import SLOT_TIERS
 from .summary import (
     Appropriation,
+    Bank,
     FundYear,
     Caps,
     County,
@@ -234,7 +235,28 @@ def summarize(res: Results) -> Summary:
         caps=caps_summary(res) if st.caps else None,
         budget=budget_summary(res) if st.restores else None,
         indicators=indicator_summary(res) if st.indicators else None,
+        banks=bank_summaries(res) if st.banks.n else None,
     )
+
+
+def bank_summaries(res: Results) -> dict[str, Bank]:
+    """Each cooperating bank's shortfall, lending, losses and stops (docs/model.md section 6.11)."""
+    banks, w = res.structure.banks, res.weight
+    out = {}
+    for k, bank_id in enumerate(banks.ids):
+        def mean(name: str, k: int = k) -> float | None:
+            return _num(wmean(res.bank_figure(name, k), w))
+
+        first = res.bank_figure("first_shortfall_month", k)
+        stats = shortfall_stats(first, w)
+        out[bank_id] = Bank(
+            name=banks.names[k], credit_line=float(banks.credit[k]), p_shortfall=stats["p_shortfall"],
+            first_shortfall_month_p50=stats["first_shortfall_month"].p50, originated_mean=mean("originated"),
+            defaulted_ead_mean=mean("defaulted_ead"), loss_mean=mean("loss_bank"), fund_paid_mean=mean("fund_paid"),
+            unpaid_mean=mean("unpaid"), suspended_mean=mean("suspended"), refused_mean=mean("refused"),
+            p_breaker=wmean(res.bank_figure("breaker_trips", k) > 0, w),
+        )
+    return out
 
 
 def indicator_summary(res: Results) -> dict[str, list[FundYear]]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .files.contents import Contents
-from .files.runfolder import RESULT_FILES
+from .files.runfolder import result_files
 from .files.verify import (
     Report,
     check_base,
@@ -69,7 +69,7 @@ def verify_run(manifest: dict[str, Any], folder: Path, report: Report, workers: 
                 report.problems.append(f"manifest: its importance-sampling shift {recorded_shift} is not the one "
                                        f"found here, {list(run.results.sampling.shift)}")
             run.write(fresh, ["riskpool", "verify"])
-        compare_with_rerun(RESULT_FILES, folder, fresh, manifest, report)
+        compare_with_rerun(result_files(s), folder, fresh, manifest, report)
 
 
 def verify_size(manifest: dict[str, Any], folder: Path, report: Report, workers: int, points: int | None) -> None:

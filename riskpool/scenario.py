@@ -135,6 +135,7 @@ class Rules(_Section):
     fund_interest_rate: Annotated[float, Field(ge=0.0, le=1.0)] = Field(0.0, json_schema_extra=_unit("fraction"))
     max_covered: Money = Field(0.0, json_schema_extra=_unit("yuan", zero_is_none=True, added=True))
     write_off_months: int = Field(0, ge=0, le=600, json_schema_extra=_unit("months", zero_is_none=True, added=True))
+    deposits: Literal["pooled", "per_bank"] = Field("pooled", json_schema_extra=_unit("choice", added=True))
 
 
 class Guarantor(_Section):
@@ -162,6 +163,18 @@ class Layers(_Section):
 
     borrower_pool_rate: Fraction = Field(0.0, json_schema_extra=_unit("fraction", zero_is_none=True, added=True))
     bank_first_loss: Fraction = Field(0.0, json_schema_extra=_unit("fraction", zero_is_none=True, added=True))
+
+
+class Bank(_Section):
+    """A cooperating bank (合作银行): its committed credit line, and optionally its own rules and shares."""
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$", json_schema_extra=_unit("text"))
+    name: str = Field("", max_length=200, json_schema_extra=_unit("text"))
+    credit_line: Annotated[float, Field(gt=0.0, le=MAX_MONEY)] = Field(json_schema_extra=_unit("yuan"))
+    leverage: Annotated[float, Field(ge=0.0, le=1e6)] = Field(0.0, json_schema_extra=_unit("multiple", zero_is_none=True))
+    circuit_breaker_npl: Fraction = Field(0.0, json_schema_extra=_unit("fraction", zero_is_none=True))
+    circuit_breaker_months: int = Field(12, ge=1, le=600, json_schema_extra=_unit("months"))
+    shares: Shares | None = Field(None, json_schema_extra=_unit("fraction"))
 
 
 class Parties(_Section):
@@ -198,6 +211,7 @@ class Region(_Section):
         0.0, json_schema_extra=_unit("fraction", added=True))
     topup_budget: Money = Field(0.0, json_schema_extra=_unit("yuan", zero_is_none=True, added=True))
     restore_years: int = Field(0, ge=0, le=50, json_schema_extra=_unit("years", zero_is_none=True, added=True))
+    bank_shares: dict[str, Fraction] | None = Field(None, max_length=200, json_schema_extra=_unit("fraction", added=True))
 
 
 class Scenario(_Section):
@@ -211,6 +225,7 @@ class Scenario(_Section):
     regions: list[Region] = Field(min_length=1, max_length=20_000)
     products: list[Product] = Field(default_factory=list, max_length=20, json_schema_extra=_unit("text", added=True))
     layers: Layers = Field(default_factory=Layers, json_schema_extra=_unit("text", added=True))
+    banks: list[Bank] = Field(default_factory=list, max_length=200, json_schema_extra=_unit("text", added=True))
 
     @property
     def horizon_months(self) -> int:
@@ -663,6 +678,34 @@ def semantic_problems(s: Scenario) -> list[Problem]:
         problems.append(Problem("rules.npl_warning", s.rules.npl_warning, f"must not exceed rules.circuit_breaker_npl ({s.rules.circuit_breaker_npl})"))
     problems += _region_problems(s.regions)
     problems += _product_problems(s)
+    problems += _bank_problems(s)
+    return problems
+
+
+def _bank_problems(s: Scenario) -> list[Problem]:
+    """Banks: unique ids; lending shares over known banks summing to 1; per-bank deposits need banks
+    and a target in yuan; banks' own shares neither with bands nor with products."""
+    ids = [b.id for b in s.banks]
+    problems = [] if len(set(ids)) == len(ids) else [Problem("banks", ids, "each bank needs a different id")]
+    if s.rules.deposits == "per_bank" and not s.banks:
+        problems.append(Problem("rules.deposits", "per_bank", "per-bank deposits need [[banks]]"))
+    for b in s.banks:
+        if b.shares is not None:
+            problems += _share_problems(f"banks.{b.id}.shares", b.shares.vector(), "the five shares")
+            if s.sharing.bands or s.products:
+                problems.append(Problem(f"banks.{b.id}.shares", _MISSING, "a bank's own shares do not mix with sharing.bands or products"))
+    for r in s.regions:
+        where = f"regions.{r.id}"
+        if s.rules.deposits == "per_bank" and r.target_reserve_ratio > 0:
+            problems.append(Problem(f"{where}.target_reserve_ratio", r.target_reserve_ratio, "not available with per-bank deposits (use target_balance)"))
+        if r.bank_shares is None:
+            continue
+        if r.tier == "province":
+            problems.append(Problem(f"{where}.bank_shares", _MISSING, "the province lends in the banks' credit-line weights; a city or county may override them"))
+        unknown = sorted(set(r.bank_shares) - set(ids))
+        if unknown:
+            problems.append(Problem(f"{where}.bank_shares", unknown, "not the id of a bank in [[banks]]"))
+        problems += _share_problems(f"{where}.bank_shares", tuple(r.bank_shares.values()), "the banks' shares")
     return problems
 
 

@@ -2,12 +2,12 @@
 
 A run keeps every path's results until the end, because the figures it reports are exact
 quantiles over all paths. Above a size (``engine.simulate`` decides, from ``limits``), the
-results go to four files in column-major order, each figure of each fund (or month of a fund's
+results go to files in column-major order, each figure of each fund (or month of a fund's
 balance) one contiguous run of paths:
 
 - ``paths``: (path figure, path); ``nodes``: (node figure, node, path);
 - ``counties``: (county figure, county, path); ``balance``: (node, month, path);
-- ``budget``: (year, tier slot, path).
+- ``budget``: (year, tier slot, path); ``banks``: (bank figure, bank, path), empty without banks.
 
 Blocks are written with ``os.pwrite`` at their paths' offsets (forked workers write their own
 blocks into the same files) and read back one figure at a time with ``os.pread``, so memory
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-KINDS = ("paths", "nodes", "counties", "balance", "budget")
+KINDS = ("paths", "nodes", "counties", "balance", "budget", "banks")
 SPOOL_PREFIX = ".spool.tmp-"
 ITEM = 8  # float64
 

@@ -54,6 +54,37 @@ class Rules(NamedTuple):
 
 
 @dataclass(frozen=True)
+class Banks:
+    """The cooperating banks as both engines read them (docs/model.md section 5.9), in file order;
+    no banks (empty arrays) without ``[[banks]]``."""
+
+    ids: tuple[str, ...]
+    names: tuple[str, ...]
+    weight: np.ndarray  # float64 (banks,) credit line over all credit lines, w_b
+    credit: np.ndarray  # float64 (banks,) credit line, yuan
+    leverage: np.ndarray  # float64 (banks,) own leverage cap, 0 = none
+    breaker: np.ndarray  # float64 (banks,) own circuit-breaker NPL ratio, 0 = off
+    breaker_months: np.ndarray  # int64 (banks,) months a tripped bank stops lending
+    row: np.ndarray  # int64 (banks,) row of Structure.shares for the bank's loans, -1 = as without banks
+    county_share: np.ndarray  # float64 (counties, banks) share of each county's loans lent by each bank
+    per_bank: bool  # rules.deposits = "per_bank": each fund holds one deposit per bank
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    @property
+    def n_deposits(self) -> int:
+        """Deposits per fund: one per bank under per-bank deposits, else one."""
+        return self.n if self.per_bank else 1
+
+    @property
+    def deposit_weight(self) -> np.ndarray:
+        """The share of each fund's money in each of its deposits (w_b, or 1 for a pooled fund)."""
+        return self.weight if self.per_bank else np.ones(1)
+
+
+@dataclass(frozen=True)
 class Structure:
     """Everything the fates and the ledger need from a scenario, as numpy arrays."""
 
@@ -96,6 +127,7 @@ class Structure:
     node_target_ratio: np.ndarray  # float64 (nodes,) target balance over covered outstanding
     node_budget: np.ndarray  # float64 (nodes,) yuan a year at most, 0 = no ceiling
     node_restore_years: np.ndarray  # int64 (nodes,) restoration deadline in years, 0 = at once
+    banks: Banks
     indicators: bool  # keep the yearly performance figures of each fund (docs/model.md section 6.10)
     rules: Rules
     # credit and collateral
@@ -173,8 +205,9 @@ def compile_structure(s: Scenario) -> Structure:
     risk_class = np.array([int(np.searchsorted(first, first_of[key])) for key in keys], dtype=np.int32)
 
     bands = sorted(s.sharing.bands, key=lambda b: b.max_loan)
+    own = [b.shares.vector() for b in s.banks if b.shares is not None]
     shares = np.array([b.vector() for b in bands] + [row for p in s.products for row in _product_rows(p)]
-                      + [s.sharing.vector()], dtype=np.float64)
+                      + own + [s.sharing.vector()], dtype=np.float64)
     tiers = s.sharing.tiers
     r = s.rules
     g, ins = s.parties.guarantor, s.parties.insurer
@@ -225,6 +258,7 @@ def compile_structure(s: Scenario) -> Structure:
         node_target_ratio=np.array([r.target_reserve_ratio for r in funded], dtype=np.float64),
         node_budget=np.array([r.topup_budget for r in funded], dtype=np.float64),
         node_restore_years=np.array([r.restore_years for r in funded], dtype=np.int64),
+        banks=_banks(s, counties, by_id, first_row=len(shares) - 1 - len(own)),
         indicators=s.simulation.indicators,
         rules=rules,
         rho=s.credit.asset_correlation,
@@ -253,6 +287,31 @@ def _tier_split(county, by_id, default) -> tuple[float, float, float]:
     city = by_id[county.parent]
     split = county.tiers or city.tiers or default
     return (split.county, split.city, split.province)
+
+
+def _banks(s: Scenario, counties, by_id, first_row: int) -> Banks:
+    """The banks' arrays; a county lends through its banks in its own shares, else its city's,
+    else the banks' weights; banks with shares of their own have rows from ``first_row`` on."""
+    credit = np.array([b.credit_line for b in s.banks], dtype=np.float64)
+    weight = credit / credit.sum() if len(credit) else credit
+    index = {b.id: k for k, b in enumerate(s.banks)}
+    share = np.zeros((len(counties), len(s.banks)))
+    for c, county in enumerate(counties):
+        given = county.bank_shares or by_id[county.parent].bank_shares
+        if given is None:
+            share[c] = weight
+        else:
+            for bank_id, x in given.items():
+                share[c, index[bank_id]] = x
+    own = np.cumsum([b.shares is not None for b in s.banks]) - 1
+    return Banks(
+        ids=tuple(b.id for b in s.banks), names=tuple(b.name for b in s.banks), weight=weight, credit=credit,
+        leverage=np.array([b.leverage for b in s.banks], dtype=np.float64),
+        breaker=np.array([b.circuit_breaker_npl for b in s.banks], dtype=np.float64),
+        breaker_months=np.array([b.circuit_breaker_months for b in s.banks], dtype=np.int64),
+        row=np.array([first_row + k if b.shares is not None else -1 for k, b in zip(own, s.banks)], dtype=np.int64),
+        county_share=share, per_bank=s.rules.deposits == "per_bank",
+    )
 
 
 def _product_rows(p) -> list[tuple[float, ...]]:

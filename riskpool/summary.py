@@ -172,6 +172,24 @@ class FundYear:
 
 
 @dataclass(frozen=True)
+class Bank:
+    """A cooperating bank over the horizon (docs/model.md section 6.11): money in yuan, means over paths."""
+
+    name: str
+    credit_line: float
+    p_shortfall: float  # share of paths where a claim on its loans found its backing balance short
+    first_shortfall_month_p50: int | None  # median first shortfall month among those paths
+    originated_mean: float | None
+    defaulted_ead_mean: float | None
+    loss_mean: float | None  # its loss as a party on its loans
+    fund_paid_mean: float | None  # what the funds paid on its loans, net of clawbacks
+    unpaid_mean: float | None
+    suspended_mean: float | None  # candidates dropped while its own breaker stopped it
+    refused_mean: float | None  # candidates dropped by its credit line or its own leverage cap
+    p_breaker: float  # share of paths where its own breaker tripped
+
+
+@dataclass(frozen=True)
 class Summary:
     """Every figure of a run (docs/model.md sections 6 and 8)."""
 
@@ -190,6 +208,7 @@ class Summary:
     caps: Caps | None = None  # only when a cap on compensation is set
     budget: dict[str, list[Appropriation]] | None = None  # only when a top-up depends on the balance: fund, tiers
     indicators: dict[str, list[FundYear]] | None = None  # only with simulation.indicators: each fund node, by year
+    banks: dict[str, Bank] | None = None  # only with [[banks]]: by bank id, in file order
 
     def to_json(self) -> dict[str, Any]:
         """The content of ``summary.json`` (a part that does not apply to the run is left out)."""
@@ -205,7 +224,7 @@ class Summary:
         return _build(cls, {**dict.fromkeys(OPTIONAL), **data})
 
 
-OPTIONAL = ("sampling", "caps", "budget", "indicators")  # parts of a summary left out of summary.json when they do not apply
+OPTIONAL = ("sampling", "caps", "budget", "indicators", "banks")  # parts of a summary left out of summary.json when they do not apply
 
 
 def _build(kind: Any, data: Any) -> Any:

@@ -111,7 +111,8 @@ def test_every_scenario_field_has_a_unit_and_a_name() -> None:
     paths = [path for path, _ in fields(scenario.Scenario)]
     assert "regions.lending.tenor_months" in paths and "sharing.bands.max_loan" in paths
     assert [p for p in paths if scenario.field_unit(p)[0] is None] == []
-    named = [p.replace("sharing.bands.", "sharing.").replace("products.", "sharing.") if p.split(".")[-1] in shares
+    named = [p.replace("sharing.bands.", "sharing.").replace("products.", "sharing.")
+             .replace("banks.shares.", "sharing.") if p.split(".")[-1] in shares
              else p for p in paths]
     assert [p for p in named if f"param.{p}" not in LABELS] == []
     assert [p for p in scenario.OVERRIDE_UNITS if scenario.field_unit(p) != ("multiple", False)] == []
@@ -120,7 +121,7 @@ def test_every_scenario_field_has_a_unit_and_a_name() -> None:
 def test_choice_fields_are_literals_with_words_for_every_value() -> None:
     choices = [(p, f) for p, f in fields(scenario.Scenario) if scenario.field_unit(p)[0] == "choice"]
     assert {p for p, _ in choices} == {"rules.compensation_basis", "rules.shortfall", "rules.leverage_scope",
-                                       "regions.topup_rule"}
+                                       "regions.topup_rule", "rules.deposits"}
     for path, field in choices:
         assert get_origin(field.annotation) is Literal
         assert [v for v in get_args(field.annotation) if f"choice.{path.split('.')[-1]}.{v}" not in LABELS] == []

@@ -1,4 +1,5 @@
-"""Result files of docs/model.md section 8: summary.json, paths/nodes/months.parquet, manifest.json.
+"""Result files of docs/model.md section 8: summary.json, paths/nodes/months.parquet (banks.parquet
+with banks), manifest.json.
 
 Every file is written to a temporary name and renamed, so a folder holds complete files or
 none. manifest.json is the commit marker of a run folder: removed before the first result file
@@ -22,14 +23,16 @@ import pyarrow.parquet as pq
 
 from ..engine import Results
 from ..fates import BLOCK_PATHS, STREAMS
-from ..ledger import PATH_COLUMNS
+from ..ledger import BANK_COLUMNS, PATH_COLUMNS
 from ..metrics import QUANTILE_METHOD, quantile
 from ..structure import SLOT_TIERS, Structure
+from ..scenario import Scenario
 from ..summary import Summary
 from .atomic import atomic_write, json_text, remove_stale_temporaries
 from .manifest import manifest_of, write_manifest
 
 RESULT_FILES = ("summary.json", "paths.parquet", "nodes.parquet", "months.parquet")
+BANK_FILE = "banks.parquet"  # written only for a scenario with [[banks]]
 COUNT_COLUMNS = {"n_originated", "n_defaults"}
 # typed, not inferred: with no covered loan (no lending) every reserve ratio is null
 MONTH_TYPES = {"month": pa.int32(), "reserve_ratio": pa.float64()}
@@ -93,6 +96,28 @@ def nodes_table(res: Results, rows: slice = slice(None)) -> pa.Table:
         "final_balance": pa.array(figure("final_balance")),
         **({"capped": pa.array(figure("capped"))} if (st.node_annual_cap > 0).any() else {}),
     })
+
+
+def banks_table(res: Results, rows: slice = slice(None)) -> pa.Table:
+    """One row per path (of ``rows``) and bank (docs/model.md section 6.11)."""
+    banks = res.structure.banks
+    start, stop, _ = rows.indices(res.n_paths)
+
+    def figure(name: str) -> np.ndarray:  # path-major: all banks of a path, then the next path
+        return np.column_stack([res.bank_figure(name, k, rows) for k in range(banks.n)]).ravel()
+
+    columns: dict[str, Any] = {
+        "path": pa.array(np.repeat(np.arange(start, stop, dtype=np.int64), banks.n)),
+        "bank": pa.array(list(banks.ids) * (stop - start), type=pa.string()),
+    }
+    for name in BANK_COLUMNS:
+        if name == "first_shortfall_month":
+            columns[name] = _nullable_month(figure(name))
+        elif name.startswith("n_") or name in ("breaker_trips", "suspended", "refused"):
+            columns[name] = pa.array(figure(name).astype(np.int64))
+        else:
+            columns[name] = pa.array(figure(name))
+    return pa.table(columns)
 
 
 MONTH_COLUMNS = ("month", "node", "level", "tier", "balance_p05", "balance_p50", "balance_p95", "reserve_ratio")
@@ -172,7 +197,13 @@ def writers(res: Results, summary: Summary) -> dict[str, Callable[[Path | Binary
         "paths.parquet": lambda sink: write_in_chunks(res, paths_table, sink),
         "nodes.parquet": lambda sink: write_in_chunks(res, nodes_table, sink),
         "months.parquet": lambda sink: pq.write_table(months_table(res), sink, compression="zstd"),
+        **({BANK_FILE: lambda sink: write_in_chunks(res, banks_table, sink)} if res.structure.banks.n else {}),
     }
+
+
+def result_files(s: Scenario) -> tuple[str, ...]:
+    """The result files of a run of ``s``, as its manifest lists them."""
+    return (*RESULT_FILES, BANK_FILE) if s.banks else RESULT_FILES
 
 
 def _write_bytes(sink: Path | BinaryIO, data: bytes) -> None:
@@ -187,10 +218,12 @@ def write_run(res: Results, summary: Summary, out: Path, command: list[str],
     """Write every result file, then the manifest into ``out``; returns the manifest."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "manifest.json").unlink(missing_ok=True)  # the older run's files stop being a complete set
-    remove_stale_temporaries(out, (*RESULT_FILES, "manifest.json"))
-    for name, write in writers(res, summary).items():
+    remove_stale_temporaries(out, (*RESULT_FILES, BANK_FILE, "manifest.json"))
+    (out / BANK_FILE).unlink(missing_ok=True)  # an older run's banks are not this run's
+    files = writers(res, summary)
+    for name, write in files.items():
         atomic_write(out / name, write)
-    return write_manifest(out, run_record(res), list(RESULT_FILES), command, started)
+    return write_manifest(out, run_record(res), list(files), command, started)
 
 
 def run_files(res: Results, summary: Summary, command: list[str]) -> dict[str, bytes]:

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from ..summary import Sampling, Summary
 from .formats import TERMINAL_MISSING, as_given, millions, percent, times
-from .views import WEAKEST, groups, parties, weakest_nodes
+from .views import WEAKEST, banks, groups, parties, weakest_nodes
 
 # the terminal's formats: money in bare CNY millions (the tables' titles say so), "%" unspaced, "-" for none
 money = partial(millions, missing=TERMINAL_MISSING)
@@ -52,6 +52,22 @@ def party_table(summary: Summary) -> Table:
     return table
 
 
+def bank_table(summary: Summary) -> Table:
+    """Each cooperating bank: how often the money backing its claims ran short, its lending and losses."""
+    table = Table(title="Cooperating banks (money in CNY m)",
+                  caption="P(short): a claim on the bank's loans found the balance backing it short (its own "
+                          "deposit under per-bank deposits); stopped / refused: candidates dropped by its breaker / "
+                          "its credit line or leverage (docs/model.md section 5.9)")
+    for col in ("bank", "name", "P(short)", "1st short", "credit line", "originated", "fund paid", "bank loss",
+                "unpaid", "stopped", "refused", "P(breaker)"):
+        table.add_column(col, justify="left" if col in ("bank", "name") else "right", no_wrap=True)
+    for bank_id, v in banks(summary):
+        table.add_row(bank_id, v.name, pct(v.p_shortfall), month(v.first_shortfall_month_p50), money(v.credit_line),
+                      money(v.originated_mean), money(v.fund_paid_mean), money(v.loss_mean), money(v.unpaid_mean),
+                      f"{v.suspended_mean:,.1f}", f"{v.refused_mean:,.1f}", pct(v.p_breaker))
+    return table
+
+
 def lending_line(summary: Summary) -> str:
     lend = summary.lending
     return (f"Lending: {money(lend.originated_mean)} CNY m originated on average "
@@ -75,4 +91,6 @@ def print_summary(summary: Summary, console: Console) -> None:
     console.print(sufficiency_table(summary))
     console.print(weakest_table(summary))
     console.print(party_table(summary))
+    if summary.banks:
+        console.print(bank_table(summary))
     console.print(lending_line(summary))

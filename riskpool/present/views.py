@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..scenario import TIERS, Scenario
-from ..summary import Group, Node, PartyLoss, Summary
+from ..summary import Bank, Group, Node, PartyLoss, Summary
 
 WEAKEST = 10  # fund nodes in the list of the weakest
 
@@ -37,6 +37,11 @@ def by_weakness(summary: Summary) -> list[tuple[str, Node]]:
 def parties(summary: Summary) -> list[tuple[str, PartyLoss]]:
     """Each party's losses: fund, bank, guarantor, insurer, evaluator."""
     return list(summary.parties.items())
+
+
+def banks(summary: Summary) -> list[tuple[str, Bank]]:
+    """Each cooperating bank in file order (none without [[banks]])."""
+    return list((summary.banks or {}).items())
 
 
 @dataclass(frozen=True)
