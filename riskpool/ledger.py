@@ -210,6 +210,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
     # With one shares row every loan has the same cover, so the outstanding that earns fees and
     # premiums is the total outstanding (the same additions in the same order) or nothing.
     one_cover = n_bands == 0 and n_kinds == 0 and not (bank_row >= 0).any()
+    top = len(shares) - 1  # the top-level shares
     fees_on_total = one_cover and covers[0] & 1 == 1
     premiums_on_total = one_cover and covers[0] & 2 == 2
     # Outstanding principal, added up in the order loans come and go: per county (out[c]), per
@@ -580,10 +581,12 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                 out[city_of[c]] += x
                 if n_kinds > 0:  # the loan's product (and whether a first loan)
                     row = kind[g]
-                else:  # the first band with size <= max_loan, else the top level
+                else:  # the first band with size <= max_loan, else the top level (the last row)
                     row = 0
                     while row < n_bands and x > band_max[row]:
                         row += 1
+                    if row == n_bands:
+                        row = top
                 if has_banks and bank_row[kb] >= 0:  # the bank's own shares
                     row = bank_row[kb]
                 if pool_rate > 0.0:  # the borrower pays into the first-loss pool

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from .fates import BLOCK_PATHS
-from .ledger import COUNTY_COLUMNS, NODE_COLUMNS, PATH_COLUMNS
+from .ledger import BANK_COLUMNS, COUNTY_COLUMNS, NODE_COLUMNS, PATH_COLUMNS
 from .scenario import Problem, Scenario, ScenarioError
 
 BYTES_PER_CANDIDATE = 160  # fates plus the temporaries of sampling them
@@ -35,13 +35,13 @@ def machine_memory_bytes() -> int:
 
 
 def result_bytes_per_path(s: Scenario) -> int:
-    """Results kept per path: month-end balances of every fund node, node, county and path rows."""
+    """Results kept per path: month-end balances of every fund node, node, county, bank and path rows."""
     nodes = sum(r.fund is not None for r in s.regions)
     counties = sum(r.tier == "county" for r in s.regions)
     # balances by month, the node and county figures, the path figures, the path's weight and the
-    # top-ups by year and tier
+    # top-ups by year and tier, the banks' figures
     return 8 * (s.horizon_months * nodes + len(NODE_COLUMNS) * nodes + len(COUNTY_COLUMNS) * counties
-                + len(PATH_COLUMNS) + 1 + 3 * s.simulation.horizon_years)
+                + len(PATH_COLUMNS) + 1 + 3 * s.simulation.horizon_years + len(BANK_COLUMNS) * len(s.banks))
 
 
 def results_memory_bytes(s: Scenario, paths: int) -> float:

@@ -30,7 +30,7 @@ from ..present import figures
 from ..present.charts import heatmap_axes, heatmap_grid
 from ..present.formats import MISSING, as_given, money, month_label, percent, rate_as_given, times
 from ..present.labels import LABELS, LANGS, Lang, t
-from ..present.views import funded_tiers, groups, parties, weakest_nodes
+from ..present.views import banks, funded_tiers, groups, parties, weakest_nodes
 from ..scenario import TIERS, Problem, Scenario, ScenarioError, field_unit
 from ..study.sensitivity import INDICES_FILE
 from ..study.sizing import ANSWER_FILE
@@ -49,7 +49,12 @@ HTML_LANG = {"zh": "zh-CN", "en": "en"}
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 
 OWN_TABLES = {"sharing.bands"}  # lists of tables, shown as tables of their own
-SCENARIO_PARTS = ("meta", "simulation", "credit", "collateral", "sharing", "rules", "parties")
+# parts added after the first format ("layers") show only when a run uses them (in its canonical scenario)
+SCENARIO_PARTS = ("meta", "simulation", "credit", "collateral", "sharing", "rules", "parties", "layers")
+LISTS = ("products", "banks")  # lists of tables added after the first format, shown when given
+# region fields added after the first format: a column of the regions' table when some region sets one
+ADDED_REGION_FIELDS = ("annual_cap", "tiers", "topup_rule", "target_balance", "target_reserve_ratio", "topup_budget",
+                       "restore_years", "bank_shares")
 LENDING_FIELDS = ("initial_loans", "new_loans_per_year", "loan_size_mean", "loan_size_cv", "tenor_months",
                   "ip_collateral_share")
 
@@ -241,6 +246,7 @@ def _run_report(folder: Contents, manifest: dict[str, Any], lang: Lang) -> tuple
         ("survival", t("report.sec_survival", lang), figure(figures.survival_chart(summary, lang), "survival-chart")),
         ("weakest", t("report.sec_weakest", lang), _weakest(summary, lang)),
         ("parties", t("report.sec_parties", lang), _parties(summary, lang)),
+        *([("banks", t("report.sec_banks", lang), _banks(summary, lang))] if summary.banks else []),
         ("lending", t("report.sec_lending", lang), _lending(summary, lang)),
         ("scenario", t("report.sec_scenario", lang), _scenario(scenario, lang)),
         ("methodology", t("report.sec_method", lang), _methodology(scenario, summary.paths, lang)),
@@ -310,6 +316,18 @@ def _parties(summary: Summary, lang: Lang) -> Html:
     return join(figure(figures.party_chart(summary, lang), "party-chart"), table(head, rows, "lrrr"),
                 table([t("report.figure", lang), t("report.value", lang)], extra, "lr"),
                 note(t("report.parties_note", lang)))
+
+
+def _banks(summary: Summary, lang: Lang) -> Html:
+    rows = [[code(bank_id), v.name, percent(v.p_shortfall, digits=2), month_label(v.first_shortfall_month_p50, lang),
+             money(v.credit_line, lang), money(v.originated_mean, lang), money(v.fund_paid_mean, lang),
+             money(v.loss_mean, lang), money(v.unpaid_mean, lang), f"{v.suspended_mean:,.1f}", f"{v.refused_mean:,.1f}",
+             percent(v.p_breaker, digits=2)] for bank_id, v in banks(summary)]
+    head = [param_label("banks.id", lang), param_label("banks.name", lang), t("p_shortfall", lang),
+            t("first_shortfall", lang), param_label("banks.credit_line", lang),
+            *(t(f"report.bank_{k}", lang) for k in ("originated", "fund_paid", "loss")), t("unpaid_mean", lang),
+            *(t(f"report.bank_{k}", lang) for k in ("suspended", "refused", "p_breaker"))]
+    return join(el("div", table(head, rows, "ll" + "r" * 10), class_="wide"), note(t("report.banks_note", lang)))
 
 
 def _lending(summary: Summary, lang: Lang) -> Html:
@@ -548,7 +566,7 @@ def _answer(asked: dict[str, Any], answer: dict[str, Any], lang: Lang) -> Html:
 def _scenario(scenario: dict[str, Any], lang: Lang) -> Html:
     """The scenario as simulated (the manifest's canonical form), one table per part, then the regions."""
     parts = []
-    for part in SCENARIO_PARTS:
+    for part in (p for p in SCENARIO_PARTS if p in scenario):
         model = _submodel(Scenario, part)
         rows = _param_rows(scenario.get(part, {}), model, part, lang)
         parts.append(join(el("h3", t(f"section.{part}", lang)),
@@ -556,7 +574,23 @@ def _scenario(scenario: dict[str, Any], lang: Lang) -> Html:
                                 cls="params")))
         if part == "sharing":
             parts.append(_bands(scenario["sharing"].get("bands", []), lang))
+    parts += [_items(name, scenario[name], lang) for name in LISTS if scenario.get(name)]
     return join(*parts, el("h3", t("section.regions", lang)), _regions(scenario["regions"], lang))
+
+
+def _items(name: str, items: list[dict[str, Any]], lang: Lang) -> Html:
+    """A list of tables (products, banks): one row per item, one column per field."""
+    keys = list(items[0])
+    rows = [[_compact(f"{name}.{k}", item.get(k), lang) for k in keys] for item in items]
+    head = [param_label(f"{name}.{k}", lang) if k != "shares" else t("section.shares", lang) for k in keys]
+    return join(el("h3", t(f"section.{name}", lang)), el("div", table(head, rows, "l" * len(keys)), class_="wide"))
+
+
+def _compact(path: str, value: Any, lang: Lang) -> Html:
+    """A value in one cell; a table of values (a split, shares) as ``key value`` pairs."""
+    if isinstance(value, dict):
+        return join(" / ".join(f"{k} {value_text(f'{path}.{k}', v, lang)}" for k, v in value.items()))
+    return code(value) if path.endswith(".id") else value_text(path, value, lang)
 
 
 def _submodel(model: type[BaseModel] | None, name: str) -> type[BaseModel] | None:
@@ -595,7 +629,8 @@ def _bands(bands: list[dict[str, Any]], lang: Lang) -> Html:
 
 def _regions(regions: list[dict[str, Any]], lang: Lang) -> Html:
     """Every region with its fund, top-up and lending table; a total row; counts in a note."""
-    cols = ["fund", "annual_topup", "pd_multiplier", *(f"lending.{f}" for f in LENDING_FIELDS)]
+    added = [f for f in ADDED_REGION_FIELDS if any(f in r for r in regions)]
+    cols = ["fund", "annual_topup", "pd_multiplier", *(f"lending.{f}" for f in LENDING_FIELDS), *added]
 
     def cell(r: dict[str, Any], col: str) -> object:
         value = (r.get("lending") or {}).get(col.removeprefix("lending.")) if col.startswith("lending.") else r.get(col)
@@ -603,7 +638,7 @@ def _regions(regions: list[dict[str, Any]], lang: Lang) -> Html:
             return t("no_fund", lang)
         if col == "annual_topup" and r.get("fund") is None:
             return ""
-        return "" if value is None else value_text(f"regions.{col}", value, lang)
+        return "" if value is None else _compact(f"regions.{col}", value, lang)
 
     rows = [[code(r["id"]), r.get("name", ""), t(r["tier"], lang), r.get("parent") or "", *(cell(r, c) for c in cols)]
             for r in regions]
@@ -613,7 +648,8 @@ def _regions(regions: list[dict[str, Any]], lang: Lang) -> Html:
               "lending.initial_loans": f"{sum(x['initial_loans'] for x in lending):,}",
               "lending.new_loans_per_year": f"{sum(x['new_loans_per_year'] for x in lending):,.6g}"}
     rows.append([el("strong", t("report.total", lang)), "", "", "", *(totals.get(c, "") for c in cols)])
-    head = [param_label(f"regions.{c}", lang) for c in ("id", "name", "tier", "parent", *cols)]
+    head = [param_label(f"regions.{c}", lang) if c != "tiers" else t("section.sharing.tiers", lang)
+            for c in ("id", "name", "tier", "parent", *cols)]
     funded = sum(r.get("fund") is not None for r in regions)
     return join(note(t("report.regions_note", lang, n=len(regions), funded=funded, lending=len(lending))),
                 el("div", table(head, rows, "llll" + "r" * len(cols)), class_="wide"))

@@ -101,6 +101,7 @@ SECTIONS: tuple[Section, ...] = (
         Control("rules.shortfall", kind="choice", choices=("queue", "parent", "bank")),
         Control("rules.leverage", low=0.0, high=1e6, step=1.0, fmt="%.1f"),
         Control("rules.circuit_breaker_npl", low=0.0, high=1.0, step=0.01, fmt="%.3f"),
+        Control("rules.deposits", kind="choice", choices=("pooled", "per_bank")),
     )),
     Section("funds", (
         _scale("funds.scale"),
@@ -116,7 +117,7 @@ CONTROLS: tuple[Control, ...] = tuple(c for s in SECTIONS for c in s.controls)
 
 def base_values(s: Scenario) -> dict[str, Any]:
     """Every control's value in a validated scenario (multipliers start at 1)."""
-    data = s.canonical()
+    data = s.model_dump(mode="json")  # every field, options added later at their default too
     values: dict[str, Any] = {}
     for control in CONTROLS:
         if control.path.startswith(SCALE_PREFIX):

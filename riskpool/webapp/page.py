@@ -249,6 +249,17 @@ def parties(summary: Summary, lang: Lang) -> None:
         t("party", lang): t("party_fund" if p == "fund" else p, lang),
         **{t(k, lang): money(getattr(v, k), lang) for k in ("loss_mean", "var99", "es99")},
     } for p, v in views.parties(summary)]), hide_index=True)
+    if summary.banks:
+        st.subheader(t("report.sec_banks", lang))
+        st.dataframe(pd.DataFrame([{
+            t("param.banks.id", lang): bank_id, t("param.banks.name", lang): v.name,
+            t("p_shortfall", lang): percent(v.p_shortfall), t("param.banks.credit_line", lang): money(v.credit_line, lang),
+            t("report.bank_originated", lang): money(v.originated_mean, lang),
+            t("report.bank_fund_paid", lang): money(v.fund_paid_mean, lang),
+            t("report.bank_loss", lang): money(v.loss_mean, lang),
+            t("report.bank_refused", lang): f"{v.refused_mean:,.1f}", t("report.bank_p_breaker", lang): percent(v.p_breaker),
+        } for bank_id, v in views.banks(summary)]), hide_index=True)
+        st.caption(t("report.banks_note", lang))
 
 
 def explore(s: Scenario, lang: Lang) -> None:
