@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import itertools
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +16,10 @@ from riskpool import scenario
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DIVISIONS_CSV = REPO_ROOT / "scripts" / "hunan_divisions.csv"
 GENERATOR = REPO_ROOT / "scripts" / "make_scenarios.py"
-GENERATED = ("hunan-baseline", "stress-shock")
+# the scenarios that cite their sources as web addresses (header and meta.sources)
+SOURCED = ("hunan-2022-pool", "hunan-three-tier", "jiangsu-suzhidai", "guangdong-zhongshan")
+GENERATED = ("hunan-baseline", "stress-shock", *SOURCED)
+WEB_ADDRESS = re.compile(r"https?://[^\s()]+")
 
 
 def county_codes() -> list[str]:
@@ -69,3 +74,71 @@ def test_generator_reproduces_committed_files(tmp_path: Path) -> None:
         committed = scenario.bundled_path(name).read_bytes()
         fresh = (tmp_path / f"{name}.toml").read_bytes()
         assert fresh == committed, f"{name}.toml is stale: rerun scripts/{GENERATOR.name}"
+
+
+def header_comment(name: str) -> str:
+    """The comment lines the file opens with."""
+    lines = scenario.bundled_path(name).read_text(encoding="utf-8").splitlines()
+    return "\n".join(line for line in itertools.takewhile(lambda line: line.startswith("#"), lines))
+
+
+def funded(s: scenario.Scenario) -> list[scenario.Region]:
+    return [r for r in s.regions if r.fund is not None]
+
+
+def region(s: scenario.Scenario, region_id: str) -> scenario.Region:
+    return next(r for r in s.regions if r.id == region_id)
+
+
+@pytest.mark.parametrize("name", SOURCED)
+def test_sourced_scenarios_cite_web_addresses(name: str) -> None:
+    s = scenario.load(name)
+    header = header_comment(name)
+    assert s.meta.sources
+    for source in s.meta.sources:
+        assert WEB_ADDRESS.match(source), f"{name}: meta.sources entry is not a web address: {source!r}"
+        assert source in header, f"{name}: the header does not list {source!r}"
+    assert len(WEB_ADDRESS.findall(header)) >= len(s.meta.sources)
+    assert ".md" not in " ".join(s.meta.sources)  # sources are public pages, not files
+    assert "illustrative" in header.lower()
+
+
+def test_hunan_2022_pool_is_one_pool() -> None:
+    s = scenario.load("hunan-2022-pool")
+    base = scenario.load("hunan-baseline")
+    assert [r.id for r in funded(s)] == ["hunan"]
+    assert funded(s)[0].fund == region(base, "hunan").fund == 65_000_000
+    assert funded(s)[0].annual_topup == region(base, "hunan").annual_topup
+    assert [(r.id, r.tier, r.parent, r.lending) for r in s.regions] == [
+        (r.id, r.tier, r.parent, r.lending) for r in base.regions]
+    assert (s.sharing.tiers.province, s.sharing.tiers.city, s.sharing.tiers.county) == (1.0, 0.0, 0.0)
+    assert s.sharing.vector() == (0.45, 0.25, 0.20, 0.0, 0.10)  # 45 : 45 : 10, the middle 45 split
+    assert (s.rules.max_covered, s.rules.max_loan) == (5_000_000, 0)
+
+
+def test_hunan_three_tier_counts_changsha_once() -> None:
+    s = scenario.load("hunan-three-tier")
+    pool = scenario.load("hunan-2022-pool")
+    base = scenario.load("hunan-baseline")
+    assert region(s, "hunan").fund == region(pool, "hunan").fund - region(s, "changsha").fund == 35_000_000
+    others = [r for r in s.regions if r.id != "hunan"]
+    assert others == [r for r in base.regions if r.id != "hunan"]
+    assert s.sharing == base.sharing and s.rules == base.rules
+
+
+def test_jiangsu_suzhidai_bands() -> None:
+    s = scenario.load("jiangsu-suzhidai")
+    assert [r.id for r in funded(s)] == ["jiangsu"]
+    assert [(b.max_loan, b.fund, b.bank) for b in s.sharing.bands] == [
+        (10_000_000, 0.8, 0.2), (30_000_000, 0.5, 0.5)]
+    assert s.rules.max_loan == 30_000_000 and s.rules.compensation_basis == "principal"
+    assert s.sharing.tiers.province == 1.0
+    assert len(tiers(s, "city")) == 13
+    assert all(r.lending is not None and r.lending.tenor_months == 36 for r in tiers(s, "county"))
+
+
+def test_guangdong_zhongshan_city_fund() -> None:
+    s = scenario.load("guangdong-zhongshan")
+    assert [r.id for r in funded(s)] == ["zhongshan"]
+    assert s.sharing.vector() == (0.54, 0.26, 0.0, 0.16, 0.04)
+    assert (s.sharing.tiers.province, s.sharing.tiers.city, s.sharing.tiers.county) == (0.0, 1.0, 0.0)

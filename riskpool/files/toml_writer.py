@@ -11,7 +11,8 @@ import math
 from typing import Any
 
 MAX_LINE = 100  # longer lists are written one item a line
-MONEY_KEYS = frozenset({"fund", "annual_topup", "max_loan", "per_loan_cap", "capital", "loan_size_mean"})
+MONEY_KEYS = frozenset({"fund", "annual_topup", "max_loan", "per_loan_cap", "capital", "loan_size_mean", "max_covered",
+                        "credit_line", "annual_cap", "target_balance", "topup_budget"})
 
 
 def toml_value(key: str, value: Any) -> str:
