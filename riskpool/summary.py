@@ -236,6 +236,9 @@ def _build(kind: Any, data: Any) -> Any:
     if origin is dict:
         _, value = typing.get_args(kind)
         return {k: _build(_party_type(k, value), v) for k, v in data.items()}
+    if origin is list:
+        (item,) = typing.get_args(kind)
+        return [_build(item, x) for x in data]
     if origin in (typing.Union, types.UnionType):
         if data is None:
             return None

@@ -87,7 +87,7 @@ def where(mask: np.ndarray) -> list:
 def test_accounting_invariants(raw: dict, n_paths: int, seed: int) -> None:
     """Properties 1-4 of one run: conservation, balances >= 0, bounds, nothing unpaid off "queue"."""
     res = run(raw, n_paths, seed)
-    for name in ("paths", "nodes", "counties", "balance", "covered"):
+    for name in ("paths", "nodes", "counties", "balance", "covered", "banks"):
         bad = ~np.isfinite(getattr(res, name))
         assert not bad.any(), f"non-finite {name} at {where(bad)}"
     col = res.path_column
@@ -126,6 +126,18 @@ def test_accounting_invariants(raw: dict, n_paths: int, seed: int) -> None:
     assert ((first == -1) | ((first >= 0) & (first < res.structure.horizon_months))).all()
     assert (col("n_defaults") <= col("n_originated")).all()
     assert (ead <= col("originated") + tol).all()
+
+    # the banks' figures add up to the path's, and a fund runs short exactly when a claim on some
+    # bank's loans finds its backing balance short, in the same first month (docs/model.md 5.9)
+    if res.structure.banks.n:
+        for bank_column, path_column in (("originated", "originated"), ("n_originated", "n_originated"),
+                                         ("defaulted_ead", "defaulted_ead"), ("n_defaults", "n_defaults"),
+                                         ("loss_bank", "loss_bank"), ("fund_paid", "loss_fund"), ("unpaid", "unpaid")):
+            total = sum(res.bank_figure(bank_column, k) for k in range(res.structure.banks.n))
+            np.testing.assert_allclose(total, col(path_column), rtol=1e-9, atol=1e-6, err_msg=bank_column)
+        bank_first = np.stack([res.bank_figure("first_shortfall_month", k) for k in range(res.structure.banks.n)], axis=1)
+        earliest = lambda f: np.where((f >= 0).any(axis=1), np.where(f >= 0, f, np.inf).min(axis=1), -1)  # noqa: E731
+        np.testing.assert_array_equal(earliest(bank_first), earliest(first))
 
     # 4. under "bank" and "parent" a claim is paid or passed on at once: nothing stays queued
     if res.scenario.rules.shortfall in ("bank", "parent"):

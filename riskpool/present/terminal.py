@@ -68,6 +68,27 @@ def bank_table(summary: Summary) -> Table:
     return table
 
 
+def budget_table(summary: Summary) -> Table:
+    """The top-ups that restoring the funds took at the start of each year: what a budget must hold."""
+    table = Table(title="Top-ups by year, the appropriation each budget needed (CNY m)",
+                  caption="mean and 95 % over paths of the top-ups paid at the start of each year (docs/model.md "
+                          "section 5.6)")
+    rows = summary.budget or {}
+    table.add_column("year", justify="right")
+    for group in rows:
+        table.add_column(f"{group} mean", justify="right")
+        table.add_column(f"{group} 95%", justify="right")
+    for i, first in enumerate(next(iter(rows.values()), [])):
+        table.add_row(str(first.year), *(x for a in rows.values() for x in (money(a[i].mean), money(a[i].q95))))
+    return table
+
+
+def caps_line(summary: Summary) -> str:
+    caps = summary.caps
+    return (f"Caps on compensation sent {money(caps.capped_mean)} CNY m a path to the bank on average (on "
+            f"{pct(caps.p_capped)} of paths), by design: not a shortfall.")
+
+
 def lending_line(summary: Summary) -> str:
     lend = summary.lending
     return (f"Lending: {money(lend.originated_mean)} CNY m originated on average "
@@ -93,4 +114,8 @@ def print_summary(summary: Summary, console: Console) -> None:
     console.print(party_table(summary))
     if summary.banks:
         console.print(bank_table(summary))
+    if summary.budget:
+        console.print(budget_table(summary))
+    if summary.caps:
+        console.print(caps_line(summary))
     console.print(lending_line(summary))

@@ -247,6 +247,7 @@ def _run_report(folder: Contents, manifest: dict[str, Any], lang: Lang) -> tuple
         ("weakest", t("report.sec_weakest", lang), _weakest(summary, lang)),
         ("parties", t("report.sec_parties", lang), _parties(summary, lang)),
         *([("banks", t("report.sec_banks", lang), _banks(summary, lang))] if summary.banks else []),
+        *([("budget", t("report.sec_budget", lang), _budget(summary, lang))] if summary.budget else []),
         ("lending", t("report.sec_lending", lang), _lending(summary, lang)),
         ("scenario", t("report.sec_scenario", lang), _scenario(scenario, lang)),
         ("methodology", t("report.sec_method", lang), _methodology(scenario, summary.paths, lang)),
@@ -313,9 +314,23 @@ def _parties(summary: Summary, lang: Lang) -> Html:
              (t("report.loss_ratio", lang), percent(insurer.loss_ratio)),
              (t("report.fees_mean", lang), money(guarantor.fees_mean, lang)),
              (t("report.p_exhausted", lang), percent(guarantor.p_exhausted, digits=2))]
+    caps = summary.caps
+    capped = note(t("report.caps_note", lang, capped=money(caps.capped_mean, lang), p=percent(caps.p_capped))) \
+        if caps else join()
     return join(figure(figures.party_chart(summary, lang), "party-chart"), table(head, rows, "lrrr"),
                 table([t("report.figure", lang), t("report.value", lang)], extra, "lr"),
-                note(t("report.parties_note", lang)))
+                note(t("report.parties_note", lang)), capped)
+
+
+def _budget(summary: Summary, lang: Lang) -> Html:
+    groups = summary.budget or {}
+    names = {g: t("fund", lang) if g == "fund" else t(g, lang) for g in groups}
+    head = [t("report.budget_year", lang), *(t(f"report.budget_{k}", lang, group=names[g]) for g in groups
+                                             for k in ("mean", "q95"))]
+    years = next(iter(groups.values()), [])
+    rows = [[str(y.year), *(money(getattr(groups[g][i], k), lang) for g in groups for k in ("mean", "q95"))]
+            for i, y in enumerate(years)]
+    return join(el("div", table(head, rows, "r" * len(head)), class_="wide"), note(t("report.budget_note", lang)))
 
 
 def _banks(summary: Summary, lang: Lang) -> Html:
