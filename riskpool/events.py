@@ -10,7 +10,8 @@ Actors are SimPy processes:
 - each **fund** (interest and top-up at the inflows step, then paying its queue at the
   queued-claims step), and the **guarantor and insurer** earning fees and premiums;
 - each **county's origination desk** (initial loans in month -1, then its candidates in loan-id
-  order) with the **circuit breaker** looking at every county's book first;
+  order) with the **circuit breaker** looking at every county's book first (then every bank's
+  own breaker at its loans);
 - each originated **loan** (default or maturity), whose default starts the **bank's claim**
   (filed after the lag) and the **disposal agency** (selling the IP, then the clawback);
 - the **book-keeper** recording month-end balances, the peak book and the required-capital gap.
@@ -28,10 +29,21 @@ Month -1 is the ORIGINATIONS phase that books the initial loans.
 
 Money is unrounded float64 yuan; every move of a fund's money is a row of the log.
 
+**Banks** (docs/model.md sections 4.6 and 5.9). With ``[[banks]]`` each candidate has its bank
+(a fate); the bank's own shares, if any, replace the others for its loans, and its breaker, credit
+line and leverage are origination rules 4-6. A fund's money lies in *deposits*: one per fund
+(pooled, the default; every fund figure is then as without banks), or one per fund and bank
+under ``rules.deposits = "per_bank"``, ``d = fund x banks + bank``. Each deposit has its own
+balance, interest, top-up, queue and required-capital gap; a tier part of a claim is paid from
+the deposit at the loan's bank; a fund's figures are those of its deposits added up (its annual
+cap is on them together). ``PathTrace.banks`` holds each bank's figures (``BANK_COLUMNS``).
+
 **The log** (``PathTrace.events``, columns ``EVENT_COLUMNS``; ``loan`` is the loan id within the
 path, -1 / empty when none). Rows with a ``node`` move that fund's money: ``amount`` is signed
 (+ into the node, - out of it) and ``balance`` is the node's balance after the row, so summing
-``amount`` per node in row order replays every balance:
+``amount`` per node in row order replays every balance. Under per-bank deposits the node is a
+deposit, named ``<fund id>@<bank id>`` (``PathTrace.deposit_ids``), and a fund's balance is the
+sum of its deposits' in bank order:
 
 - ``open`` (month -1, the initial balance), ``interest``, ``topup``;
 - ``claim`` (paid at the claim), ``queue_pay`` (paid from the queue), ``clawback`` (inflow).
@@ -43,11 +55,15 @@ Rows without a node (``balance`` NaN) record what moves no fund's money:
 - ``claim`` with ``party`` bank / guarantor / insurer / evaluator: minus what it bears;
   ``clawback`` with such a party: what it gets back; ``recovery`` (party bank): a recovery
   before the claim (net first); ``horizon`` (party bank): a claim not due by month T-1;
-- ``queued``, ``pass_up``, ``to_bank`` with ``party`` = a fund's id: the remainder it could not
-  pay (queued, passed to its parent, lost to the bank); ``cancel``: a clawback share that
-  cancelled that fund's queued amount;
-- ``breaker`` with ``party`` = a county's id, ``amount`` = its non-performing EAD (yuan) and
-  ``npl_ratio`` = its non-performing ratio, the one column that is not money.
+- ``queued``, ``pass_up``, ``to_bank`` with ``party`` = a fund's id (a deposit's name under
+  per-bank deposits): the remainder it could not pay (queued, passed to its parent, lost to the
+  bank); ``cancel``: a clawback share that cancelled that fund's (deposit's) queued amount;
+  ``capped`` with a fund's id: what its annual cap sent to the bank;
+- ``breaker`` with ``party`` = a county's id, or a bank's id for a bank's own breaker, ``amount``
+  = its non-performing EAD (yuan) and ``npl_ratio`` = its non-performing ratio, the one column
+  that is not money;
+- ``suspended`` / ``refused`` with ``party`` = a bank's id (amount = size): a candidate dropped
+  because its bank was stopped by its breaker / by its credit line or leverage.
 
 docs/auditing.md section 6 lists every event with the meaning of each column.
 """
@@ -80,7 +96,12 @@ EVENT_COLUMNS = ("month", "event", "loan", "node", "party", "amount", "balance",
 # every event of the log (docs/auditing.md section 6 gives the meaning of each column for each)
 EVENTS = ("open", "interest", "topup", "fee", "premium", "dispose", "recovery", "clawback", "cancel", "write_off",
           "queue_pay", "default", "claim", "capped", "queued", "pass_up", "to_bank", "mature", "breaker", "originate",
-          "pool_in", "horizon")
+          "pool_in", "horizon", "suspended", "refused")
+# a bank's figures of a path (docs/model.md section 6.11), the columns of PathTrace.banks; first_shortfall_month -1 = none
+BANK_COLUMNS = ("originated", "n_originated", "defaulted_ead", "n_defaults", "loss_bank", "fund_paid", "unpaid",
+                "first_shortfall_month", "breaker_trips", "suspended", "refused")
+(B_ORIG, B_N_ORIG, B_DEF_EAD, B_N_DEF, B_L_BANK, B_FUND_PAID, B_UNPAID, B_FIRST, B_TRIPS, B_SUSPENDED,
+ B_REFUSED) = range(len(BANK_COLUMNS))
 
 
 @dataclass
@@ -90,7 +111,13 @@ class PathTrace:
     node_ids: tuple[str, ...]
     county_ids: tuple[str, ...]
     events: list[tuple] = field(default_factory=list)  # rows of EVENT_COLUMNS
-    balance: np.ndarray = None  # (months, nodes) month-end balances
+    balance: np.ndarray = None  # (months, nodes) month-end balances (the sum of each fund's deposits, in bank order)
+    # the deposits, fund-major then bank (one per fund, named as the fund, unless rules.deposits = "per_bank")
+    deposit_ids: tuple[str, ...] = ()  # the ``node`` of the log's rows that move a deposit's money
+    deposit_fund: tuple[int, ...] = ()  # the fund of each deposit
+    deposit_balance: np.ndarray = None  # (months, deposits) month-end balances
+    bank_ids: tuple[str, ...] = ()
+    banks: np.ndarray = None  # (banks, len(BANK_COLUMNS)) each bank's figures; (0, 11) without banks
     # per node
     first_shortfall_month: np.ndarray = None  # int, -1 none
     payout_net: np.ndarray = None
@@ -148,6 +175,7 @@ class _QueueItem:
 class _Loan:
     __slots__ = (
         "assigned",
+        "bank",
         "claim_month",
         "claimed",
         "county",
@@ -168,8 +196,9 @@ class _Loan:
         "size",
     )
 
-    def __init__(self, lid, county, orig, size, default_month, recovery, delay, shares):
+    def __init__(self, lid, county, orig, size, default_month, recovery, delay, shares, bank):
         self.id, self.county, self.orig, self.size = lid, county, orig, size
+        self.bank = bank  # the lending bank (Structure.banks order), -1 without banks
         self.default_month, self.recovery, self.delay, self.shares = default_month, recovery, delay, shares
         self.guaranteed = shares[GUARANTOR] > 0
         self.insured = shares[INSURER] > 0
@@ -177,8 +206,8 @@ class _Loan:
         self.claim_month = self.disposal_month = -1
         self.recovered = 0.0  # recovered before the claim (net first)
         self.assigned = [0.0] * 6  # bank, guarantor, insurer, evaluator, pool (index FUND unused)
-        self.fund_paid: dict[int, float] = {}  # node -> paid from its balance on this loan
-        self.fund_queued: dict[int, _QueueItem] = {}  # node -> its queue item for this loan
+        self.fund_paid: dict[int, float] = {}  # node -> paid from its balance (its deposit at the loan's bank)
+        self.fund_queued: dict[int, _QueueItem] = {}  # node -> its (deposit's) queue item for this loan
         self.claimed = False
         self.in_npl = False
 
@@ -222,24 +251,45 @@ class _PathModel:
                 rec, delay = float(fates.recovery[j]), int(fates.delay[j])
             size = float(fates.size[i])
             kind = None if fates.kind is None else int(fates.kind[i])
+            bank = -1 if fates.bank is None else int(fates.bank[i])
             self.loans.append(_Loan(lid, int(fates.county[i]), int(fates.orig[i]), size, d, rec, delay,
-                                    self._shares(size, kind)))
+                                    self._shares(size, kind, bank), bank))
 
         nn, nc = st.n_nodes, st.n_counties
-        self.balance = [float(x) for x in st.node_initial]
-        self.queue: list[list[_QueueItem]] = [[] for _ in range(nn)]
-        self.paid = [0.0] * nn
+        # the funds' money lies in deposits, d = j * nd + b: one per fund (pooled), or one per fund
+        # and bank (rules.deposits = "per_bank", docs/model.md section 5.9), each with weight w_b
+        bk = st.banks
+        self.nb = bk.n
+        self.per_bank = bool(bk.per_bank)
+        self.nd = nd = bk.n_deposits
+        self.w = [float(x) for x in bk.deposit_weight]
+        self.dep_ids = tuple(f"{nid}@{bid}" for nid in st.node_ids for bid in bk.ids) if self.per_bank \
+            else tuple(st.node_ids)
+        n_dep = nn * nd
+        self.balance = [float(st.node_initial[j]) * self.w[b] for j in range(nn) for b in range(nd)]
+        self.queue: list[list[_QueueItem]] = [[] for _ in range(n_dep)]  # per deposit
+        self.paid = [0.0] * nn  # per fund
         self.claw_in = [0.0] * nn
         self.due = [0.0] * nn
-        self.inflow = [0.0] * nn  # interest + top-ups + full clawback shares (required capital)
-        self.gap = [0.0] * nn
+        self.dep_due = [0.0] * n_dep  # what each deposit was asked (required capital)
+        self.inflow = [0.0] * n_dep  # interest + top-ups + full clawback shares (required capital)
+        self.gap = [0.0] * n_dep
         self.first_short = [-1] * nn
-        self.below_since = [-1] * nn  # the year a restoring fund was first found below its target
+        self.below_since = [-1] * n_dep  # the year a restoring deposit was first found below its target
         self.budget = np.zeros((T // 12, 3))  # top-ups paid at the start of each year, by tier slot
         self.capped = [0.0] * nn  # what each node's annual cap sent to the bank
         self.year_accepted = [0.0] * nn  # what each node accepted in the calendar year accept_year
         self.accept_year = 0
         self.month_end = np.zeros((T, nn))
+        self.dep_month_end = np.zeros((T, n_dep))
+        # the banks: their books, breakers and figures (docs/model.md sections 4.6, 5.9, 6.11)
+        nb = self.nb
+        self.bank_out = [0.0] * nb
+        self.bank_npl = [0.0] * nb
+        self.bank_npl_count = [0] * nb
+        self.bank_stop_end = [-1] * nb  # stopped in months < bank_stop_end
+        self.bank_fig = np.zeros((nb, len(BANK_COLUMNS)))
+        self.bank_fig[:, B_FIRST] = -1
         # the book
         self.outstanding = 0.0
         self.county_out = [0.0] * nc
@@ -275,9 +325,12 @@ class _PathModel:
     def wait_until(self, month: int, phase: int, rank: int = 0):
         return self.env.timeout(self.at(month, phase, rank) - self.env.now)
 
-    def _shares(self, size: float, kind: int | None) -> tuple[float, ...]:
-        """The five shares of a loan: its product's (first loan or not), else its size band's."""
+    def _shares(self, size: float, kind: int | None, bank: int = -1) -> tuple[float, ...]:
+        """The five shares of a loan: its bank's own, else its product's (first loan or not), else
+        its size band's."""
         st = self.st
+        if bank >= 0 and int(st.banks.row[bank]) >= 0:
+            return tuple(float(x) for x in st.shares[int(st.banks.row[bank])])
         if kind is not None:
             return tuple(float(x) for x in st.shares[kind])
         for b, limit in enumerate(st.band_max):
@@ -286,14 +339,26 @@ class _PathModel:
         return tuple(float(x) for x in st.shares[-1])
 
     def row(self, month, event, loan=-1, node=-1, party="", amount=0.0, npl_ratio=math.nan):
+        """A row of the log; ``node`` is a deposit (the fund itself unless deposits are per bank)."""
         bal = self.balance[node] if node >= 0 else math.nan
-        nid = self.st.node_ids[node] if node >= 0 else ""
+        nid = self.dep_ids[node] if node >= 0 else ""
         self.log.append((month, event, loan, nid, party, amount, bal, npl_ratio))
 
     def node_move(self, month, event, loan, node, amount):
-        """Money into (+) or out of (-) a fund's balance, with its log row."""
+        """Money into (+) or out of (-) a deposit's balance, with its log row."""
         self.balance[node] += amount
         self.row(month, event, loan, node, "", amount)
+
+    def deposit(self, j: int, loan: _Loan) -> int:
+        """The deposit of fund j that backs the loan: at the loan's bank under per-bank deposits."""
+        return j * self.nd + (loan.bank if self.per_bank else 0)
+
+    def fund_balance(self, j: int) -> float:
+        """A fund's balance: the sum of its deposits, in bank order."""
+        total = 0.0
+        for d in range(j * self.nd, (j + 1) * self.nd):
+            total += self.balance[d]
+        return total
 
     def claim_rank(self, loan: _Loan) -> int:
         return loan.default_month * (self.n_loans + 1) + loan.id
@@ -301,49 +366,57 @@ class _PathModel:
     # ------------------------------------------------------------------ actors
 
     def fund(self, j: int):
-        """A fund: interest on the opening balance and the annual top-up, then its queue."""
+        """A fund: interest on the opening balance and the annual top-up, then its queue; deposit by
+        deposit (in bank order) under per-bank deposits."""
         topup = float(self.st.node_topup[j])
+        deposits = range(j * self.nd, (j + 1) * self.nd)
         for m in range(self.T):
             yield self.wait_until(m, INFLOWS, j)
-            if self.rate > 0:
-                interest = self.balance[j] * self.rate / 12.0
-                self.inflow[j] += interest
-                self.node_move(m, "interest", -1, j, interest)
-            if m > 0 and m % 12 == 0:
-                amount = self.restoring_topup(j, m) if self.st.node_restore[j] else topup
-                self.budget[m // 12][int(self.st.node_tier[j])] += amount
-                if amount > 0:
-                    self.inflow[j] += amount
-                    self.node_move(m, "topup", -1, j, amount)
+            for b, d in enumerate(deposits):
+                if self.rate > 0:
+                    interest = self.balance[d] * self.rate / 12.0
+                    self.inflow[d] += interest
+                    self.node_move(m, "interest", -1, d, interest)
+                if m > 0 and m % 12 == 0:
+                    amount = self.restoring_topup(j, b, m) if self.st.node_restore[j] else topup * self.w[b]
+                    self.budget[m // 12][int(self.st.node_tier[j])] += amount
+                    if amount > 0:
+                        self.inflow[d] += amount
+                        self.node_move(m, "topup", -1, d, amount)
             yield self.wait_until(m, QUEUED_CLAIMS, j)
-            q = self.queue[j]
-            while q and self.balance[j] > 0:
-                item = q[0]
-                pay = min(self.balance[j], item.remaining)
-                item.remaining -= pay
-                self.paid[j] += pay
-                loan = self.loans[item.loan]
-                loan.fund_paid[j] = loan.fund_paid.get(j, 0.0) + pay
-                self.node_move(m, "queue_pay", item.loan, j, -pay)
-                if item.remaining > 0:
-                    break
-                q.pop(0)
-                del loan.fund_queued[j]
+            for d in deposits:
+                q = self.queue[d]
+                while q and self.balance[d] > 0:
+                    item = q[0]
+                    pay = min(self.balance[d], item.remaining)
+                    item.remaining -= pay
+                    self.paid[j] += pay
+                    loan = self.loans[item.loan]
+                    loan.fund_paid[j] = loan.fund_paid.get(j, 0.0) + pay
+                    if loan.bank >= 0:
+                        self.bank_fig[loan.bank, B_FUND_PAID] += pay
+                    self.node_move(m, "queue_pay", item.loan, d, -pay)
+                    if item.remaining > 0:
+                        break
+                    q.pop(0)
+                    del loan.fund_queued[j]
 
-    def restoring_topup(self, j: int, m: int) -> float:
-        """What brings fund j towards its target at the start of year m // 12: the gap spread over
-        the years left of its restoration deadline, within its budget."""
+    def restoring_topup(self, j: int, b: int, m: int) -> float:
+        """What brings deposit b of fund j (the fund itself when pooled) towards its target (w_b of
+        the fund's) at the start of year m // 12: the gap spread over the years left of its
+        restoration deadline, within its budget (w_b of the fund's)."""
         st = self.st
+        d, w = j * self.nd + b, self.w[b]
         covered = sum(self.county_out[c] for c in range(st.n_counties) if st.node_covers[j, c])
-        gap = float(st.node_target[j]) + float(st.node_target_ratio[j]) * covered - self.balance[j]
+        gap = (float(st.node_target[j]) + float(st.node_target_ratio[j]) * covered) * w - self.balance[d]
         if gap <= 0:
-            self.below_since[j] = -1
+            self.below_since[d] = -1
             return 0.0
         year, deadline = m // 12, int(st.node_restore_years[j])
-        if self.below_since[j] < 0:
-            self.below_since[j] = year
-        left = max(1, deadline - (year - self.below_since[j])) if deadline > 0 else 1
-        budget = float(st.node_budget[j])
+        if self.below_since[d] < 0:
+            self.below_since[d] = year
+        left = max(1, deadline - (year - self.below_since[d])) if deadline > 0 else 1
+        budget = float(st.node_budget[j]) * w
         return min(gap / left, budget) if budget > 0 else gap / left
 
     def guarantor_and_insurer(self):
@@ -368,6 +441,8 @@ class _PathModel:
             self.book(loan)
 
     def accept(self, loan: _Loan) -> bool:
+        """The origination rules 1-6 of docs/model.md section 4.6 (b); B (all deposits) and M_b are
+        read from the balances, which do not move during originations."""
         m, c, s = loan.orig, loan.county, loan.size
         if m < self.stop_end[c]:
             return False
@@ -379,8 +454,30 @@ class _PathModel:
                     return False
             else:
                 node = int(self.st.county_fund[c, 0])
-                if node < 0 or self.county_out[c] + s > self.leverage * self.balance[node] + TOLERANCE:
+                if node < 0 or self.county_out[c] + s > self.leverage * self.fund_balance(node) + TOLERANCE:
                     return False
+        b = loan.bank
+        if b < 0:
+            return True
+        banks = self.st.banks
+        if m < self.bank_stop_end[b]:  # 4. stopped by its own breaker
+            self.bank_fig[b, B_SUSPENDED] += 1
+            self.row(m, "suspended", loan.id, party=banks.ids[b], amount=s)
+            return False
+        refused = self.bank_out[b] + s > float(banks.credit[b]) + TOLERANCE  # 5. its credit line
+        lev = float(banks.leverage[b])
+        if not refused and lev > 0:  # 6. its own leverage on the money that backs its claims
+            if self.per_bank:
+                backing = 0.0
+                for j in range(self.st.n_nodes):
+                    backing += self.balance[j * self.nd + b]
+            else:
+                backing = float(banks.weight[b]) * sum(self.balance)
+            refused = self.bank_out[b] + s > lev * backing + TOLERANCE
+        if refused:
+            self.bank_fig[b, B_REFUSED] += 1
+            self.row(m, "refused", loan.id, party=banks.ids[b], amount=s)
+            return False
         return True
 
     def book(self, loan: _Loan):
@@ -394,6 +491,10 @@ class _PathModel:
         self.originated += s
         self.county_orig[c] += s
         self.n_originated += 1
+        if loan.bank >= 0:
+            self.bank_out[loan.bank] += s
+            self.bank_fig[loan.bank, B_ORIG] += s
+            self.bank_fig[loan.bank, B_N_ORIG] += 1
         self.row(loan.orig, "originate", loan.id, amount=s)
         if self.st.rules.pool_rate > 0:
             paid_in = self.st.rules.pool_rate * s
@@ -410,6 +511,8 @@ class _PathModel:
             self.out_guaranteed -= s
         if loan.insured:
             self.out_insured -= s
+        if loan.bank >= 0:
+            self.bank_out[loan.bank] -= s
 
     def loan_life(self, loan: _Loan):
         """A loan: it defaults (starting the claim and the disposal) or it matures."""
@@ -431,6 +534,11 @@ class _PathModel:
         self.defaulted_ead += s
         self.county_def[c] += s
         self.n_defaults += 1
+        if loan.bank >= 0:
+            self.bank_npl[loan.bank] += s
+            self.bank_npl_count[loan.bank] += 1
+            self.bank_fig[loan.bank, B_DEF_EAD] += s
+            self.bank_fig[loan.bank, B_N_DEF] += 1
         self.row(d, "default", loan.id, amount=s)
         x = d + max(1, loan.delay)
         claim = d + self.lag
@@ -456,6 +564,12 @@ class _PathModel:
         self.npl_count[c] -= 1
         if self.npl_count[c] == 0:
             self.npl[c] = 0.0
+        b = loan.bank
+        if b >= 0:
+            self.bank_npl[b] -= loan.size
+            self.bank_npl_count[b] -= 1
+            if self.bank_npl_count[b] == 0:
+                self.bank_npl[b] = 0.0
 
     def write_off_loan(self, loan: _Loan, month: int):
         """Write-off: after the month's disposals, the undisposed loan leaves the breaker's NPL."""
@@ -483,24 +597,29 @@ class _PathModel:
             self.loss[p] -= back
             if p == POOL:
                 self.pool += back
+            if p == BANK and loan.bank >= 0:
+                self.bank_fig[loan.bank, B_L_BANK] -= back
             if back:
                 self.row(m, "clawback", loan.id, party=PARTY_NAMES[p], amount=back)
         for j in sorted(set(loan.fund_paid) | set(loan.fund_queued)):
+            d = self.deposit(j, loan)  # the deposit that paid or queued the part
             item = loan.fund_queued.get(j)
             queued = item.remaining if item is not None else 0.0
             share = f * (loan.fund_paid.get(j, 0.0) + queued)
-            self.inflow[j] += share
+            self.inflow[d] += share
             cancel = min(share, queued)
             if item is not None and cancel > 0:
                 item.remaining -= cancel
-                self.row(m, "cancel", loan.id, party=self.st.node_ids[j], amount=cancel)
+                self.row(m, "cancel", loan.id, party=self.dep_ids[d], amount=cancel)
                 if item.remaining <= 0:
-                    self.queue[j].remove(item)
+                    self.queue[d].remove(item)
                     del loan.fund_queued[j]
             rest = share - cancel
             if rest > 0:
                 self.claw_in[j] += rest
-                self.node_move(m, "clawback", loan.id, j, rest)
+                if loan.bank >= 0:
+                    self.bank_fig[loan.bank, B_FUND_PAID] -= rest
+                self.node_move(m, "clawback", loan.id, d, rest)
 
     def bank_claim(self, loan: _Loan):
         """The bank files the claim when due; the parties and the fund tiers pay their parts."""
@@ -559,22 +678,28 @@ class _PathModel:
             bank += asked[slot] - a
             if a == 0.0:
                 continue
+            d = self.deposit(node, loan)  # the fund's money that backs this loan
             self.due[node] += a
-            pay = min(self.balance[node], a)
+            self.dep_due[d] += a
+            pay = min(self.balance[d], a)
             rest = a - pay
             if pay > 0:
                 self.paid[node] += pay
                 loan.fund_paid[node] = loan.fund_paid.get(node, 0.0) + pay
-                self.node_move(m, "claim", loan.id, node, -pay)
+                if loan.bank >= 0:
+                    self.bank_fig[loan.bank, B_FUND_PAID] += pay
+                self.node_move(m, "claim", loan.id, d, -pay)
             else:
                 loan.fund_paid.setdefault(node, 0.0)
             if rest > 0:
                 if rest > TOLERANCE and self.first_short[node] < 0:
                     self.first_short[node] = m
-                nid = self.st.node_ids[node]
+                if rest > TOLERANCE and loan.bank >= 0 and self.bank_fig[loan.bank, B_FIRST] < 0:
+                    self.bank_fig[loan.bank, B_FIRST] = m
+                nid = self.dep_ids[d]
                 if self.policy == QUEUE:
                     item = _QueueItem(rest, m, loan.default_month, loan.id)
-                    self.queue[node].append(item)
+                    self.queue[d].append(item)
                     loan.fund_queued[node] = item
                     self.row(m, "queued", loan.id, party=nid, amount=rest)
                 elif self.policy == PARENT and int(self.st.overflow[c, slot]) >= 0:
@@ -583,6 +708,8 @@ class _PathModel:
                 else:
                     bank += rest
                     self.row(m, "to_bank", loan.id, party=nid, amount=rest)
+        if loan.bank >= 0:
+            self.bank_fig[loan.bank, B_L_BANK] += bank
         for p, amount in ((BANK, bank), (GUARANTOR, guarantor), (INSURER, insurer), (EVALUATOR, evaluator)):
             loan.assigned[p] = amount
             self.loss[p] += amount
@@ -604,9 +731,12 @@ class _PathModel:
         return accepted
 
     def breaker_watch(self):
-        """The circuit breaker and the NPL warning look at every county before any candidate."""
-        if self.breaker <= 0 and self.warning <= 0:
+        """The circuit breaker and the NPL warning look at every county before any candidate, then
+        the banks' own breakers at every bank that has one (in file order)."""
+        own = [b for b in range(self.nb) if self.st.banks.breaker[b] > 0]
+        if self.breaker <= 0 and self.warning <= 0 and not own:
             return
+        banks = self.st.banks
         for m in range(self.T):
             yield self.wait_until(m, ORIGINATIONS, 0)
             for c in range(self.st.n_counties):
@@ -619,16 +749,25 @@ class _PathModel:
                     self.stop_end[c] = m + self.breaker_months
                     self.trips[c] += 1
                     self.row(m, "breaker", party=self.st.county_ids[c], amount=self.npl[c], npl_ratio=ratio)
+            for b in own:
+                ratio = 0.0
+                if self.bank_npl_count[b] > 0:
+                    ratio = self.bank_npl[b] / (self.bank_npl[b] + self.bank_out[b])
+                if m >= self.bank_stop_end[b] and ratio > float(banks.breaker[b]):
+                    self.bank_stop_end[b] = m + int(banks.breaker_months[b])
+                    self.bank_fig[b, B_TRIPS] += 1
+                    self.row(m, "breaker", party=banks.ids[b], amount=self.bank_npl[b], npl_ratio=ratio)
 
     def book_keeper(self):
         """Month ends: balances, the peak book and the required-capital gap; with the indicators on,
         each fund's year at the end of months 11, 23, ..."""
         for m in range(self.T):
             yield self.wait_until(m, MONTH_END, 0)
-            self.month_end[m] = self.balance
+            self.dep_month_end[m] = self.balance
+            self.month_end[m] = [self.fund_balance(j) for j in range(self.st.n_nodes)]
             self.peak = max(self.peak, self.outstanding)
-            for j in range(self.st.n_nodes):
-                self.gap[j] = max(self.gap[j], self.due[j] - self.inflow[j])
+            for d in range(len(self.balance)):
+                self.gap[d] = max(self.gap[d], self.dep_due[d] - self.inflow[d])
             if self.st.indicators and m % 12 == 11:
                 self.close_year(m // 12)
 
@@ -641,15 +780,15 @@ class _PathModel:
                    sum(self.county_orig[c] for c in under))
             flows = [x - y for x, y in zip(now, self.year_seen[j])]
             self.years[year, j] = (*flows, sum(self.npl[c] for c in under), sum(self.county_out[c] for c in under),
-                                   self.balance[j])
+                                   self.fund_balance(j))
             self.year_seen[j] = now
 
     # ------------------------------------------------------------------ the run
 
     def run(self) -> PathTrace:
         st, env = self.st, self.env
-        for j in range(st.n_nodes):
-            self.row(-1, "open", node=j, amount=float(st.node_initial[j]))
+        for d in range(len(self.balance)):
+            self.row(-1, "open", node=d, amount=self.balance[d])
         by_county: list[list[_Loan]] = [[] for _ in range(st.n_counties)]
         for loan in self.loans:
             by_county[loan.county].append(loan)
@@ -674,8 +813,20 @@ class _PathModel:
             loan = self.loans[lid]
             bear = loan.size - loan.recovered if loan.net_first else loan.size
             self.loss[BANK] += bear
+            if loan.bank >= 0:
+                self.bank_fig[loan.bank, B_L_BANK] += bear
             self.row(T - 1, "horizon", lid, party="bank", amount=-bear)
-        unpaid = np.array([math.fsum(i.remaining for i in q) for q in self.queue])
+        nd = self.nd
+        unpaid = np.array([math.fsum(i.remaining for q in self.queue[j * nd:(j + 1) * nd] for i in q)
+                           for j in range(st.n_nodes)])
+        for q in self.queue:
+            for item in q:
+                b = self.loans[item.loan].bank
+                if b >= 0:
+                    self.bank_fig[b, B_UNPAID] += item.remaining
+        required = np.zeros(st.n_nodes)
+        for j in range(st.n_nodes):  # the largest of its deposits', scaled to the whole fund
+            required[j] = max(max(self.gap[j * nd + b], 0.0) / self.w[b] for b in range(nd))
         paid = np.array(self.paid)
         claw = np.array(self.claw_in)
         payout = paid - claw
@@ -684,8 +835,14 @@ class _PathModel:
         tr.first_shortfall_month = np.array(self.first_short, dtype=np.int64)
         tr.payout_net = payout
         tr.unpaid = unpaid
-        tr.required_capital = np.maximum(np.array(self.gap), 0.0)
-        tr.final_balance = self.month_end[T - 1].copy() if T else np.array(self.balance)
+        tr.required_capital = required
+        tr.final_balance = self.month_end[T - 1].copy() if T else np.array(
+            [self.fund_balance(j) for j in range(st.n_nodes)])
+        tr.deposit_ids = self.dep_ids
+        tr.deposit_fund = tuple(d // nd for d in range(len(self.balance)))
+        tr.deposit_balance = self.dep_month_end
+        tr.bank_ids = tuple(st.banks.ids)
+        tr.banks = self.bank_fig
         tr.paid, tr.clawback, tr.due = paid, claw, np.array(self.due)
         tr.npl_warning_months = np.array(self.warn_months, dtype=np.int64)
         tr.breaker_trips = np.array(self.trips, dtype=np.int64)

@@ -7,11 +7,12 @@ sections 3-5: correlations, stress, downturn recoveries, both compensation bases
 the three shortfall policies, leverage with both scopes, the circuit breaker, guarantor and
 insurer limits, interest and top-ups; and the scheme options of section 5: a cover per loan, a
 cap on all tiers together, annual caps per fund, per-region tier splits, write-offs, unsold IP
-and a buyer of last resort. Optional keys are sometimes left out so that the
-scenario defaults are exercised too.
+and a buyer of last resort; first-loss layers, products, and cooperating banks (credit lines,
+their own leverage, breaker and shares, lending shares of cities and counties, per-bank
+deposits). Optional keys are sometimes left out so that the scenario defaults are exercised too.
 
 Keyword arguments pin the options that a property needs fixed (``leverage=0``,
-``breaker_off=True``, ``disposal_after_horizon=True``, ``shortfall="bank"`` ...).
+``breaker_off=True``, ``disposal_after_horizon=True``, ``shortfall="bank"``, ``banks_off=True`` ...).
 """
 
 from __future__ import annotations
@@ -307,6 +308,7 @@ def scenarios(
     shortfall: str | None = None,
     annual_pd: float | None = None,
     pool_off: bool = False,
+    banks_off: bool = False,
 ) -> dict[str, Any]:
     """Raw scenario data (validated by ``scenario.from_dict``); keyword arguments pin options."""
     years = draw(st.integers(1, 3))
@@ -329,7 +331,42 @@ def scenarios(
         raw["layers"] = {"borrower_pool_rate": pool_rate, "bank_first_loss": draw(st.floats(0.0, 0.5))}
     if not mostly(draw) and "bands" not in raw["sharing"]:
         raw["products"] = draw(product_lists())
+    if not banks_off and not mostly(draw):  # drawn last, so the other options are drawn as without banks
+        add_banks(draw, raw, leverage_off=leverage == 0.0, breaker_off=breaker_off)
     return raw
+
+
+def add_banks(draw: st.DrawFn, raw: dict[str, Any], leverage_off: bool = False, breaker_off: bool = False) -> None:
+    """One to four cooperating banks (docs/model.md section 5.9): credit lines from a few loans'
+    worth to far more than the book, sometimes their own leverage, breaker and (neither with bands
+    nor with products) shares; sometimes lending shares of a city or county, and per-bank deposits
+    (not with a target reserve ratio). ``leverage_off``: no bank has its own leverage and no
+    credit line binds; ``breaker_off``: no bank has its own breaker (as the scenario's pins), so
+    that lending depends neither on the funds nor on the book."""
+    banks = []
+    own_shares_ok = "bands" not in raw["sharing"] and "products" not in raw
+    for b in range(draw(st.integers(1, 4))):
+        line = log_uniform(1e12, 1e15) if leverage_off else log_uniform(3e5, 1e10)
+        bank: dict[str, Any] = {"id": f"bank{b}", "credit_line": draw(line)}
+        _put(bank, "name", draw(optional(st.just(f"bank {b}"))))
+        if not leverage_off and not mostly(draw, 3):
+            bank["leverage"] = draw(st.one_of(st.just(0.0), st.floats(0.2, 20.0)))
+        if not breaker_off and not mostly(draw, 3):
+            bank["circuit_breaker_npl"] = draw(st.one_of(st.just(0.0), st.floats(0.01, 0.5)))
+            _put(bank, "circuit_breaker_months", draw(optional(st.integers(1, 24))))
+        if own_shares_ok and not mostly(draw):
+            bank["shares"] = draw(party_shares())
+        banks.append(bank)
+    raw["banks"] = banks
+    ids = [b["id"] for b in banks]
+    for r in raw["regions"]:
+        if r["tier"] != "province" and not mostly(draw):
+            split = dict(zip(ids, draw(shares_summing_to_one(len(ids)))))
+            if draw(st.booleans()):  # a bank that lends nothing there may be left out
+                split = {k: v for k, v in split.items() if v > 0}
+            r["bank_shares"] = split
+    if all(r.get("target_reserve_ratio", 0.0) == 0.0 for r in raw["regions"]) and draw(st.booleans()):
+        raw.setdefault("rules", {})["deposits"] = "per_bank"
 
 
 @st.composite

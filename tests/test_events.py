@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from riskpool import scenario
 from riskpool.engine import simulate_blocks
 from riskpool.events import (
+    BANK_COLUMNS,
     EVENT_COLUMNS,
     EVENTS,
     PathTrace,
@@ -35,6 +36,7 @@ from riskpool.events import (
     write_trace_csv,
 )
 from riskpool.fates import NO_DEFAULT, Fates, sample_block
+from riskpool.ledger import BANK_COLUMNS as LEDGER_BANK_COLUMNS
 from riskpool.ledger import COUNTY_COLUMNS, NODE_COLUMNS, PATH_COLUMNS, LedgerResult, run_ledger
 from riskpool.structure import Structure, compile_structure
 
@@ -53,6 +55,7 @@ EXACT_PATH = ("n_originated", "n_defaults", "guarantor_exhausted")
 EXACT_NODE = ("first_shortfall_month",)
 COUNTY_ATTR = {"npl_warning_months": "npl_warning_months", "breaker_trips": "breaker_trips",
                "originated": "county_originated"}
+EXACT_BANK = ("n_originated", "n_defaults", "first_shortfall_month", "breaker_trips", "suspended", "refused")
 PATHS_PER_EXAMPLE = 6
 
 
@@ -92,6 +95,16 @@ def disagreements(tr: PathTrace, res: LedgerResult, k: int, node_ids: tuple[str,
     budget = res.budget[k]
     far = np.abs(tr.budget - budget) > np.maximum(1e-6, 1e-12 * np.maximum(np.abs(tr.budget), np.abs(budget)))
     bad += [f"budget year {y} slot {t}: events {tr.budget[y, t]!r} ledger {budget[y, t]!r}" for y, t in np.argwhere(far)[:5]]
+    banks = res.banks[k]
+    if banks.shape != tr.banks.shape:
+        return [*bad, f"banks: events {tr.banks.shape} ledger {banks.shape}"]
+    for i, name in enumerate(BANK_COLUMNS):
+        for b, bid in enumerate(tr.bank_ids):
+            a, c = float(tr.banks[b, i]), float(banks[b, i])
+            if name == "first_shortfall_month":
+                c = -1.0 if math.isnan(c) or c < 0 else c
+            if not (a == c if name in EXACT_BANK else _close(a, c)):
+                bad.append(f"bank {bid} {name}: events {a!r} ledger {c!r}")
     return bad
 
 
@@ -109,8 +122,10 @@ def check_block(st, fates: Fates, paths: range | None = None) -> None:
 
 
 def check_replay(tr: PathTrace) -> None:
-    """Summing ``amount`` per node in row order reproduces every ``balance`` and month end."""
-    running = {nid: None for nid in tr.node_ids}
+    """Summing ``amount`` per node in row order reproduces every ``balance`` and month end; a
+    node is a deposit (the fund itself unless deposits are per bank), and a fund's month end is
+    the sum of its deposits' in bank order."""
+    running = {nid: None for nid in tr.deposit_ids}
     months = tr.balance.shape[0]
     last_month_seen = -1
     month_end = {}
@@ -135,8 +150,12 @@ def check_replay(tr: PathTrace) -> None:
             month_end[last_month_seen] = dict(running)
         last_month_seen += 1
     for m in range(months):
+        funds = [0.0] * len(tr.node_ids)
+        for d, did in enumerate(tr.deposit_ids):
+            assert month_end[m][did] == tr.deposit_balance[m, d], (m, did)
+            funds[tr.deposit_fund[d]] += month_end[m][did]
         for j, nid in enumerate(tr.node_ids):
-            assert month_end[m][nid] == tr.balance[m, j], (m, nid)
+            assert funds[j] == tr.balance[m, j], (m, nid)
     assert np.array_equal(tr.final_balance, tr.balance[-1])
 
 
@@ -161,6 +180,14 @@ def test_hunan_baseline_agrees_with_fast_engine(block, paths):
     sc = scenario.load("hunan-baseline")
     st = compile_structure(sc)
     check_block(st, sample_block(st, sc.simulation.seed, block, paths))
+
+
+@pytest.mark.parametrize("name", ["hunan-2022-pool", "hunan-three-tier", "jiangsu-suzhidai", "guangdong-zhongshan"])
+def test_scheme_scenarios_agree_with_fast_engine(name):
+    """The bundled schemes: one pool deposited at five banks, three tiers, bands, one city fund."""
+    sc = scenario.load(name)
+    st = compile_structure(sc)
+    check_block(st, sample_block(st, sc.simulation.seed, 0, 2))
 
 
 def test_stress_scenario_agrees_with_fast_engine():
@@ -273,10 +300,26 @@ VOCABULARY_SETTINGS = (  # between them, every event of the log happens on the f
 )
 
 
+# and one with banks (docs/model.md section 5.9): a bank's breaker trips, a bank is suspended and one refuses
+VOCABULARY_BANKS = [
+    {"id": "icbc", "credit_line": 3e8, "circuit_breaker_npl": 0.2, "circuit_breaker_months": 6},
+    {"id": "ccb", "credit_line": 1e8, "leverage": 3, "shares": {"fund": 0.6, "bank": 0.4}},
+]
+
+
+def with_banks(source: str, overrides: list[str], banks: list[dict], deposits: str = "pooled") -> scenario.Scenario:
+    """A bundled scenario with ``--set`` overrides, [[banks]] and rules.deposits."""
+    raw = scenario.read_raw_with(source, overrides)
+    raw["banks"] = banks
+    raw.setdefault("rules", {})["deposits"] = deposits
+    return scenario.from_dict(raw)
+
+
 def vocabulary_rows() -> list[dict]:
     rows = []
-    for settings_ in VOCABULARY_SETTINGS:
-        sc = scenario.load("minimal", settings_)
+    scenarios_ = [scenario.load("minimal", settings_) for settings_ in VOCABULARY_SETTINGS]
+    scenarios_.append(with_banks("minimal", ["credit.annual_pd=0.3", "funds.scale=0.05"], VOCABULARY_BANKS, "per_bank"))
+    for sc in scenarios_:
         st = compile_structure(sc)
         fates = sample_block(st, 1, 0, 4)
         rows += [r for k in range(4) for r in trace_rows(simulate_path(st, fates, k))]
@@ -348,6 +391,8 @@ def fates_for(draw, st_: Structure, max_loans: int = 25) -> Fates:
         delay=np.array([loans[i][5] for i in defaulted], dtype=np.int32),
         systematic=np.zeros((1, T // 12)),
         kind=np.array([draw(st.integers(0, st_.n_kinds - 1)) for _ in loans], dtype=np.int64) if st_.n_kinds else None,
+        bank=np.array([draw(st.sampled_from(np.flatnonzero(st_.banks.county_share[x[1]] > 0).tolist())) for x in loans],
+                      dtype=np.int64) if st_.banks.n else None,
     )
 
 
@@ -407,4 +452,110 @@ def test_leverage_cap_filled_exactly_is_not_refused_by_rounding():
     assert 0.2 + 0.1 > 1 * 0.3
     tr = simulate_path(st_, fates, 0)
     assert tr.n_originated == 2
+    check_block(st_, fates)
+
+
+# --------------------------------------------------------------------------- banks and their deposits
+
+
+def test_bank_columns_are_the_ledgers():
+    assert BANK_COLUMNS == LEDGER_BANK_COLUMNS
+
+
+@pytest.mark.parametrize("deposits", ["pooled", "per_bank"])
+@pytest.mark.parametrize("shortfall", ["queue", "parent", "bank"])
+def test_banks_agree_with_fast_engine(deposits, shortfall):
+    """Two banks, one with its own breaker, one with its own leverage and shares; under stress."""
+    sc = with_banks("minimal", ["credit.annual_pd=0.3", "funds.scale=0.05", f"rules.shortfall={shortfall}"],
+                    VOCABULARY_BANKS, deposits)
+    st_ = compile_structure(sc)
+    check_block(st_, sample_block(st_, 1, 0, 6))
+
+
+def test_per_bank_deposits_split_each_fund_by_credit_line():
+    """Each deposit opens with w_b of its fund, pays only its own bank's claims, and the fund is the
+    sum of its deposits; the bank's figures add up to the path's."""
+    sc = with_banks("minimal", ["credit.annual_pd=0.3", "funds.scale=0.05"], VOCABULARY_BANKS, "per_bank")
+    st_ = compile_structure(sc)
+    fates = sample_block(st_, 1, 0, 4)
+    for k in range(4):
+        tr = simulate_path(st_, fates, k)
+        assert tr.deposit_ids == tuple(f"{n}@{b}" for n in st_.node_ids for b in ("icbc", "ccb"))
+        opens = {r[3]: r[5] for r in tr.events if r[1] == "open"}
+        for j, nid in enumerate(st_.node_ids):
+            assert opens[f"{nid}@icbc"] == st_.node_initial[j] * 0.75
+            assert opens[f"{nid}@ccb"] == st_.node_initial[j] * 0.25
+        for r in tr.events:  # a deposit pays and is clawed back only on its own bank's loans
+            if r[3] and r[1] in ("claim", "queue_pay", "clawback"):
+                assert r[3].endswith("@" + st_.banks.ids[int(fates.bank[int(fates.path_start[k]) + r[2]])])
+        col = BANK_COLUMNS.index
+        assert tr.banks[:, col("loss_bank")].sum() == pytest.approx(tr.loss_bank, rel=1e-12, abs=1e-6)
+        assert tr.banks[:, col("unpaid")].sum() == pytest.approx(tr.unpaid_total, rel=1e-12, abs=1e-6)
+        assert tr.banks[:, col("fund_paid")].sum() == pytest.approx(tr.loss_fund, rel=1e-12, abs=1e-6)
+        assert tr.banks[:, col("n_originated")].sum() == tr.n_originated
+        assert tr.banks[:, col("n_defaults")].sum() == tr.n_defaults
+        check_replay(tr)
+
+
+FUND_FIGURES = ("first_shortfall_month", "payout_net", "unpaid", "required_capital", "final_balance", "paid",
+                "clawback", "due", "capped", "balance", "budget", "years")
+
+
+def _same_funds_without_banks(raw: dict, seed: int, n_paths: int) -> None:
+    plain = compile_structure(scenario.from_dict(raw))
+    raw = {**raw, "banks": [{"id": "b1", "credit_line": 1e15}, {"id": "b2", "credit_line": 3e14},
+                            {"id": "b3", "credit_line": 1e14}]}
+    banked = compile_structure(scenario.from_dict(raw))
+    f_plain, f_banked = sample_block(plain, seed, 0, n_paths), sample_block(banked, seed, 0, n_paths)
+    assert f_plain.bank is None and f_banked.bank is not None
+    res_plain, res_banked = run_ledger(plain, f_plain), run_ledger(banked, f_banked)
+    for k in range(n_paths):
+        a, b = simulate_path(plain, f_plain, k), simulate_path(banked, f_banked, k)
+        for name in FUND_FIGURES:
+            assert np.array_equal(getattr(a, name), getattr(b, name)), (k, name)
+        for name in PATH_COLUMNS:
+            assert a.path_value(name) == b.path_value(name), (k, name)
+        assert a.banks.shape == (0, len(BANK_COLUMNS)) and b.banks.shape == (3, len(BANK_COLUMNS))
+        assert b.banks[:, BANK_COLUMNS.index("refused")].sum() == 0
+    for name in ("paths", "nodes", "balance", "budget", "years"):  # the fast engine's too
+        assert np.array_equal(getattr(res_plain, name), getattr(res_banked, name)), name
+
+
+def test_pooled_banks_without_rules_of_their_own_leave_every_fund_figure_as_without_banks():
+    raw = scenario.read_raw_with("minimal", ["credit.annual_pd=0.3", "funds.scale=0.05"])
+    _same_funds_without_banks(raw, 1, 6)
+
+
+@settings(max_examples=examples(30), **SETTINGS)
+@given(scenarios(banks_off=True), seeds)
+def test_pooled_banks_leave_random_scenarios_as_without_banks(raw, seed):
+    _same_funds_without_banks(raw, seed, 3)
+
+
+@st.composite
+def fates_with_banks(draw, deposits: str):
+    raw = draw(scenarios(banks_off=True))
+    if "products" not in raw and "bands" not in raw["sharing"] and draw(st.booleans()):
+        own = {"shares": {"fund": 0.7, "bank": 0.3}}
+    else:
+        own = {}
+    if deposits == "per_bank":  # the target of a restoring fund in yuan only
+        for r in raw["regions"]:
+            if r.get("target_reserve_ratio", 0.0) > 0:
+                r["target_reserve_ratio"] = 0.0
+                r["target_balance"] = r.get("target_balance") or 1e6
+    raw["banks"] = [{"id": "a", "credit_line": draw(st.sampled_from([1e6, 3e6, 1e9])), "circuit_breaker_npl": 0.1,
+                     "circuit_breaker_months": draw(st.integers(1, 6))},
+                    {"id": "b", "credit_line": draw(st.sampled_from([2e6, 1e9])), "leverage": draw(st.sampled_from([0.5, 3.0])),
+                     **own}]
+    raw.setdefault("rules", {})["deposits"] = deposits
+    st_ = compile_structure(scenario.from_dict(raw))
+    return st_, draw(fates_for(st_))
+
+
+@settings(max_examples=examples(120), **SETTINGS)
+@given(st.sampled_from(["pooled", "per_bank"]).flatmap(fates_with_banks))
+def test_hand_drawn_fates_with_banks_agree(case):
+    """Credit lines the size of a few loans, breakers and leverage that bind, per-bank deposits."""
+    st_, fates = case
     check_block(st_, fates)

@@ -18,7 +18,7 @@ from scipy import stats
 from riskpool import scenario
 from riskpool.events import simulate_path
 from riskpool.fates import NO_DEFAULT, Fates, sample_block
-from riskpool.ledger import NODE_COLUMNS, PATH_COLUMNS, run_ledger
+from riskpool.ledger import BANK_COLUMNS, NODE_COLUMNS, PATH_COLUMNS, run_ledger
 from riskpool.structure import compile_structure
 
 if str(Path(__file__).resolve().parent) not in sys.path:  # tests/ has no __init__.py
@@ -31,11 +31,15 @@ SIMPLE = ["sharing.fund=0.5", "sharing.bank=0.5", "sharing.insurer=0", "sharing.
 NEVER = 1000  # a disposal delay beyond any horizon
 
 
-def path_of(settings: list[str], loans: list[tuple[int, float, int, float, int]], kinds: list[int] | None = None):
+def path_of(settings: list[str], loans: list[tuple[int, float, int, float, int]], kinds: list[int] | None = None,
+            banks: list[dict] | None = None, lenders: list[int] | None = None):
     """Both engines on one path of hand-set loans (orig, size, default month or NO_DEFAULT,
-    recovery, disposal delay) and, with products, their kinds (rows of shares, 4.7); returns
-    (event trace, ledger path row, ledger node rows, structure)."""
-    st = compile_structure(scenario.load("minimal", SIMPLE + settings))
+    recovery, disposal delay) and, with products, their kinds (rows of shares, 4.7), with banks
+    (``[[banks]]`` tables) the bank of each loan; returns (event trace, ledger path row, ledger
+    node rows, structure); the ledger's bank rows are ``path["banks"]``."""
+    raw = scenario.read_raw_with("minimal")
+    raw["banks"] = banks or []
+    st = compile_structure(scenario.from_dict(raw, SIMPLE + settings))
     defaulted = np.array([i for i, loan in enumerate(loans) if loan[2] != NO_DEFAULT], dtype=np.int64)
     fates = Fates(
         path_start=np.array([0, len(loans)]), county=np.zeros(len(loans), dtype=np.int32),
@@ -43,12 +47,17 @@ def path_of(settings: list[str], loans: list[tuple[int, float, int, float, int]]
         default_month=np.array([loan[2] for loan in loans], dtype=np.int32), defaulted=defaulted,
         recovery=np.array([loans[i][3] for i in defaulted]), delay=np.array([loans[i][4] for i in defaulted], dtype=np.int32),
         systematic=np.zeros((1, 5)), kind=None if kinds is None else np.array(kinds, dtype=np.int64),
+        bank=None if lenders is None else np.array(lenders, dtype=np.int64),
     )
     trace = simulate_path(st, fates, 0)
     res = run_ledger(st, fates)
     assert not disagreements(trace, res, 0, st.node_ids)
     np.testing.assert_allclose(trace.years, res.years, rtol=1e-12, atol=1e-6)  # one path: its years are the sums
-    return trace, dict(zip(PATH_COLUMNS, res.paths[0])), res.nodes[0], st
+    return trace, {**dict(zip(PATH_COLUMNS, res.paths[0])), "banks": res.banks[0]}, res.nodes[0], st
+
+
+def bank(path: dict, k: int, column: str) -> float:
+    return float(path["banks"][k, BANK_COLUMNS.index(column)])
 
 
 def node(nodes: np.ndarray, st, node_id: str, column: str) -> float:
@@ -290,3 +299,103 @@ def test_a_funds_year_is_recorded_as_performance_scoring_reads_it():
     assert year.npl_ratio == pytest.approx(year.npl_mean / (year.npl_mean + year.outstanding_mean))
     assert len(summary.indicators["430104"]) == 5
     assert "indicators" not in summarize(simulate(scenario.load("minimal"), paths=250)).to_json()
+
+
+# --------------------------------------------------------------------------- banks (5.9)
+
+TWO_BANKS = [{"id": "big", "credit_line": 3e9}, {"id": "small", "credit_line": 1e9}]  # weights 3/4 and 1/4
+COUNTY_ONLY = ["sharing.tiers.province=0", "sharing.tiers.city=0", "sharing.tiers.county=1",
+               "regions.430104.fund=4e6", "regions.430104.annual_topup=0"]
+# the small bank's 3m loan defaults in month 2 (claim month 5, fund part 1.5m); the big bank's 2m
+# loan in month 3 (claim month 6, fund part 1m); nothing is recovered within the horizon
+TWO_CLAIMS = [(-1, 3e6, 2, 0.0, NEVER), (-1, 2e6, 3, 0.0, NEVER)]
+
+
+def test_a_per_bank_deposit_runs_short_while_the_other_holds_idle_money():
+    # per bank: the county fund's 4m is 3m at the big bank and 1m at the small one; the small
+    # bank's claim finds 1m and queues 0.5m, which no top-up ever pays
+    trace, path, nodes, st = path_of(COUNTY_ONLY + ["rules.deposits=per_bank"], TWO_CLAIMS, banks=TWO_BANKS,
+                                     lenders=[1, 0])
+    assert node(nodes, st, "430104", "first_shortfall_month") == 5
+    assert node(nodes, st, "430104", "unpaid") == pytest.approx(0.5e6)
+    assert node(nodes, st, "430104", "final_balance") == pytest.approx(2e6)  # idle at the big bank
+    # required: the deposits needed 1.5m (small, w = 1/4) and 1m (big, w = 3/4): max(6m, 1.33m)
+    assert node(nodes, st, "430104", "required_capital") == pytest.approx(6e6)
+    assert bank(path, 1, "first_shortfall_month") == 5 and bank(path, 0, "first_shortfall_month") == -1
+    assert bank(path, 1, "fund_paid") == pytest.approx(1e6) and bank(path, 1, "unpaid") == pytest.approx(0.5e6)
+    assert bank(path, 0, "fund_paid") == pytest.approx(1e6)
+    assert bank(path, 1, "loss_bank") == pytest.approx(1.5e6) and bank(path, 0, "loss_bank") == pytest.approx(1e6)
+    assert path["banks"][:, BANK_COLUMNS.index("loss_bank")].sum() == pytest.approx(path["loss_bank"])
+    assert abs(conserved(path)) < 1e-6
+
+
+def test_pooled_the_same_claims_are_paid_in_full():
+    trace, path, nodes, st = path_of(COUNTY_ONLY, TWO_CLAIMS, banks=TWO_BANKS, lenders=[1, 0])
+    assert node(nodes, st, "430104", "first_shortfall_month") == -1
+    assert node(nodes, st, "430104", "final_balance") == pytest.approx(1.5e6)
+    assert node(nodes, st, "430104", "required_capital") == pytest.approx(2.5e6)
+    assert bank(path, 1, "first_shortfall_month") == -1 and bank(path, 1, "fund_paid") == pytest.approx(1.5e6)
+
+
+def test_a_banks_credit_line_and_own_leverage_refuse_candidates():
+    # the small bank may have 5m outstanding: of three 2m candidates in month 0 the third is refused;
+    # the big bank's own leverage 1x of its money (3/4 of the pooled 98m ... every fund's) never binds
+    banks = [{"id": "big", "credit_line": 3e9, "leverage": 1}, {"id": "small", "credit_line": 5e6}]
+    loans = [(0, 2e6, NO_DEFAULT, 0.0, 0)] * 3 + [(0, 2e6, NO_DEFAULT, 0.0, 0)]
+    trace, path, nodes, st = path_of([], loans, banks=banks, lenders=[1, 1, 1, 0])
+    assert bank(path, 1, "refused") == 1 and bank(path, 1, "n_originated") == 2
+    assert bank(path, 0, "refused") == 0 and bank(path, 0, "originated") == pytest.approx(2e6)
+    assert path["n_originated"] == 3
+
+
+def test_a_banks_own_breaker_stops_only_that_bank():
+    # the big bank's 1m loan defaults in month 1: its NPL ratio is 1 at month 1's originations, above
+    # its 3 % (Guangzhou), so it lends nothing in months 1-12; the small bank goes on lending. The
+    # loan is never disposed of, so the bank trips again in months 13, 25, 37 and 49
+    banks = [{"id": "big", "credit_line": 3e9, "circuit_breaker_npl": 0.03}, {"id": "small", "credit_line": 1e9}]
+    loans = [(0, 1e6, 1, 0.0, NEVER), (3, 1e6, NO_DEFAULT, 0.0, 0), (3, 1e6, NO_DEFAULT, 0.0, 0)]
+    trace, path, nodes, st = path_of([], loans, banks=banks, lenders=[0, 0, 1])
+    assert bank(path, 0, "breaker_trips") == 5 and bank(path, 0, "suspended") == 1
+    assert bank(path, 1, "n_originated") == 1 and bank(path, 1, "suspended") == 0
+
+
+def test_a_banks_own_shares_replace_the_schemes_for_its_loans():
+    banks = [{"id": "big", "credit_line": 3e9, "shares": {"fund": 0.8, "bank": 0.2}}, {"id": "small", "credit_line": 1e9}]
+    trace, path, nodes, st = path_of([], TWO_CLAIMS, banks=banks, lenders=[1, 0])
+    assert path["loss_fund"] == pytest.approx(0.5 * 3e6 + 0.8 * 2e6)
+    assert bank(path, 0, "loss_bank") == pytest.approx(0.2 * 2e6) and bank(path, 1, "loss_bank") == pytest.approx(1.5e6)
+
+
+def test_independent_per_bank_books_are_independent_ruin_problems():
+    """Closed form: with per-bank deposits, no top-up and no interest, a bank's deposit of D_b =
+    w_b x F runs short exactly when its own loans' fund parts exceed D_b, whatever the other
+    bank's loans do. With N_b loans of size S at probability p each (one cohort, no
+    correlation), P(short at bank b) = P(Binomial(N_b, p) x f S > D_b)."""
+    raw = scenario.read_raw_with("minimal")
+    raw["banks"] = [{"id": "big", "credit_line": 3e9}, {"id": "small", "credit_line": 1e9}]
+    raw["credit"].pop("stress")
+    s = scenario.from_dict(raw, SIMPLE + COUNTY_ONLY + [
+        "rules.deposits=per_bank", "credit.asset_correlation=0", "credit.annual_pd=0.1", "collateral.recovery_mean=0",
+        "regions.430104.lending.initial_loans=40", "regions.430104.lending.new_loans_per_year=0",
+        "regions.430104.lending.loan_size_cv=0", "regions.430104.lending.tenor_months=60",
+        "regions.430104.fund=1.2e7", "regions.hunan.annual_topup=0", "regions.changsha.annual_topup=0",
+        "simulation.horizon_years=1"])
+    st = compile_structure(s)
+    fates = sample_block(st, 11, 0, 250, None)
+    res = run_ledger(st, fates)
+    first = res.banks[:, :, BANK_COLUMNS.index("first_shortfall_month")]
+    lenders = fates.bank.reshape(250, 40)
+    claimed = (fates.default_month <= 8).reshape(250, 40)  # claimed (lag 3) within the year
+    part = 0.5 * 3e6  # each claim asks 1.5m of the fund
+    p_claimed = 1 - (1 - 0.1) ** (9 / 12)  # a loan's default in months 0-8 (3.3)
+    for k, w in enumerate((0.75, 0.25)):
+        deposit = w * 1.2e7
+        # path by path: short exactly when the bank's own claims exceed its deposit
+        own_claims = (claimed & (lenders == k)).sum(axis=1)
+        assert np.array_equal(first[:, k] >= 0, own_claims * part > deposit)
+        n_b = (lenders == k).sum(axis=1)
+        # per path, the exact probability given its number of loans at the bank, then averaged
+        expected = np.mean([stats.binom.sf(np.floor(deposit / part + 1e-9), n, p_claimed) for n in n_b])
+        observed = (first[:, k] >= 0).mean()
+        se = np.sqrt(expected * (1 - expected) / 250)
+        assert abs(observed - expected) < 4 * se + 1e-9, (k, observed, expected)
