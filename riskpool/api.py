@@ -7,6 +7,7 @@ API"). The command line, the web app and the report are thin shells over these c
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -18,6 +19,7 @@ import pandas as pd
 from . import scenario as scenario_mod
 from .events import PathTrace, simulate_path, trace_rows
 from .fates import BLOCK_PATHS, sample_block
+from .fatestore import FateStore
 from .files import toml_writer
 from .files.atomic import writable_folder
 from .files.contents import Contents
@@ -25,14 +27,14 @@ from .files.manifest import command_line, write_manifest, write_sweep_manifest
 from .files.verify import Report
 from .reproduce import DEFAULT_POINTS
 from .reproduce import verify as verify_manifest
-from .run import Run, simulate
+from .run import Run, paired_se, simulate
 from .scenario import NO_VALUE, Problem, Scenario, ScenarioError
 from .structure import compile_structure
 from .study import sensitivity as sens
 from .study import sizing
 from .study.backends import Progress, open_backend
 from .study.grid import Axis, product
-from .study.store import NODES_FILE, POINTS_FILE
+from .study.store import NODES_FILE, PATHS_FILE, POINTS_FILE
 from .study.sweep import execute as execute_sweep
 from .study.sweep import prepare
 from .summary import Summary
@@ -40,8 +42,8 @@ from .summary import Summary
 ScenarioLike = Scenario | str | Path
 Overrides = Mapping[str, Any] | Sequence[str] | None
 
-__all__ = ["Problem", "Run", "Scenario", "ScenarioError", "SensitivityResult", "Summary", "SizeResult", "SweepResult", "Trace", "load", "open_sweep", "render_report",
-           "sensitivity", "simulate", "size", "sweep", "to_toml", "trace", "verify", "write_report"]
+__all__ = ["FateStore", "Problem", "Run", "Scenario", "ScenarioError", "SensitivityResult", "Summary", "SizeResult", "SweepResult", "Trace", "load", "open_sweep", "paired_se",
+           "render_report", "sensitivity", "simulate", "size", "sweep", "to_toml", "trace", "verify", "write_report"]
 
 
 def load(source: str | Path | Mapping[str, Any] | None = None, set: Overrides = None, *,  # noqa: A002
@@ -77,6 +79,23 @@ class SweepResult:
     spec: dict[str, Any]  # what identifies the sweep (docs/model.md section 8.4)
     folder: Path | None = None  # where it is stored (None: it ran in memory)
     files: tuple[Path, ...] = ()  # what was written there: the tables, the heatmap, the manifest
+    paths: pd.DataFrame | None = None  # one row per point and path: shortfall, payout_net (None: an older folder)
+
+    def difference(self, a: int, b: int) -> dict[str, tuple[float, float]]:
+        """Point ``b`` minus point ``a``: (difference, its standard error) of ``p_shortfall`` and
+        ``payout_net_mean``, from the path-by-path differences (both points have the same paths)."""
+        if self.paths is None:
+            raise ScenarioError([Problem("paths", NO_VALUE, "this sweep folder has no sweep_paths.parquet (made by an "
+                                         "older riskpool): run the sweep again into a new folder")])
+        rows = {k: self.paths[self.paths["point"] == k].sort_values("path") for k in (a, b)}
+        for k, r in rows.items():
+            if r.empty:
+                raise ScenarioError([Problem("point", k, "no such simulated point in this sweep")])
+        out = {}
+        for figure, column in (("p_shortfall", "shortfall"), ("payout_net_mean", "payout_net")):
+            d = rows[b][column].to_numpy(dtype=float) - rows[a][column].to_numpy(dtype=float)
+            out[figure] = (float(d.mean()), float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else math.nan)
+        return out
 
     @property
     def problems(self) -> dict[int, str]:
@@ -116,22 +135,23 @@ def sweep(scenario: ScenarioLike, axes: Mapping[str, Sequence[Any]] | Sequence[A
         writable_folder(folder)
         (folder / "manifest.json").unlink(missing_ok=True)  # written again once every point is in
     with open_backend(workers, dask_local, scheduler) as backend:
-        files, points, nodes = execute_sweep(plan, folder, backend, progress)
+        files, points, nodes, paths = execute_sweep(plan, folder, backend, progress)
     written: list[Path] = []
     if folder is not None:
         charts = write_heatmap(points, [a.path for a in axes], folder)
         write_sweep_manifest(folder, plan.spec(), plan.base_scenario().canonical(), command or command_line(),
                              started, list(files))
         written = [folder / "sweep.duckdb", *files.values(), *charts, folder / "manifest.json"]
-    return SweepResult(points.to_pandas(), nodes.to_pandas(), plan.spec(), folder, tuple(written))
+    return SweepResult(points.to_pandas(), nodes.to_pandas(), plan.spec(), folder, tuple(written), paths.to_pandas())
 
 
 def open_sweep(folder: str | Path) -> SweepResult:
     """A sweep folder written by ``sweep`` (or ``riskpool sweep``), read back."""
     contents = Contents(Path(folder))
     manifest = contents.json("manifest.json")
+    paths = contents.table(PATHS_FILE).to_pandas() if contents.has(PATHS_FILE) else None  # not in older folders
     return SweepResult(contents.table(POINTS_FILE).to_pandas(), contents.table(NODES_FILE).to_pandas(),
-                       manifest["sweep"], Path(folder))
+                       manifest["sweep"], Path(folder), paths=paths)
 
 
 # --------------------------------------------------------------------------- sizing
@@ -142,11 +162,13 @@ SizeResult = sizing.SizeResult
 
 def size(scenario: ScenarioLike, target: float = 0.95, *, node: str | None = None, tier: str | None = None,
          paths: int = 2000, seed: int | None = None, workers: int = 1, keep_leverage: bool = False,
-         out: str | Path | None = None, command: list[str] | None = None) -> SizeResult:
+         out: str | Path | None = None, command: list[str] | None = None,
+         progress: Progress | None = None) -> SizeResult:
     """The smallest scale of the funds (all of them, one ``tier``'s or one ``node``'s; initial
     capital and top-ups alike) at which sufficiency reaches ``target``, on common random numbers
     (docs/researchers.md). The leverage cap is lifted unless ``keep_leverage``. With ``out`` the
-    answer (``size.json``) and its manifest are written there."""
+    answer (``size.json``) and its manifest are written there. ``progress(evaluations, 0)`` is
+    called after each scale tried (the number of steps is not known in advance)."""
     base = _scenario(scenario)
     if seed is not None:
         base = scenario_mod.from_dict(base.canonical(), simulation__seed=seed)
@@ -154,6 +176,7 @@ def size(scenario: ScenarioLike, target: float = 0.95, *, node: str | None = Non
     started = datetime.now(timezone.utc)
     sizing.check_target(target)
     sizer = sizing.Sizer(base.canonical(), node, tier, paths, base.simulation.seed, workers, keep_leverage)
+    sizer.progress = progress
     if folder is not None:
         writable_folder(folder)
     answer = sizing.search(sizer, target)

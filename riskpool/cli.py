@@ -6,6 +6,7 @@ and what is allowed), 1 on an internal error.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -27,6 +28,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 err = Console(stderr=True)
+LOG_WIDTH = 1000  # columns of the results' console outside a terminal: tables keep their own width
 
 ScenarioArg = Annotated[
     Optional[str],
@@ -91,9 +93,9 @@ def run(
     if json_:
         sys.stdout.write(json_text(result.summary.to_json()))
     else:
-        print_summary(result.summary, Console())
+        print_summary(result.summary, results_console())
         if out is not None:
-            Console().print(f"results written to {out}/")
+            results_console().print(f"results written to {out}/")
 
 
 @app.command()
@@ -124,7 +126,7 @@ def sweep(
                           progress=progress)
     for k, problem in sorted(result.problems.items()):
         print(f"warning: point {k} not simulated: {problem}", file=sys.stderr)
-    Console().print(f"{len(result.points)} points, {result.spec['paths']:,} paths each (seed {result.spec['seed']}) in {out}/: "
+    results_console().print(f"{len(result.points)} points, {result.spec['paths']:,} paths each (seed {result.spec['seed']}) in {out}/: "
                     + ", ".join(p.name for p in result.files))
 
 
@@ -238,12 +240,13 @@ def size(
     if node is not None and tier is not None:
         raise ScenarioError([Problem("node/tier", f"{node}/{tier}", "give one of --node and --tier, not both")])
     base = _load(source, set_, seed=seed)
-    answer = rp.size(base, target, node=node, tier=tier, paths=paths, workers=workers, keep_leverage=keep_leverage,
-                     out=out)
+    with _ProgressBar(True, "scales tried") as progress:
+        answer = rp.size(base, target, node=node, tier=tier, paths=paths, workers=workers, keep_leverage=keep_leverage,
+                         out=out, progress=progress)
     if json_:
         sys.stdout.write(json_text(answer.as_dict()))
         return
-    console = Console()
+    console = results_console()
     if answer.scale is None:
         console.print(f"{answer.what}: sufficiency {target:.1%} is not reached even with the funds scaled "
                       f"{MAX_SCALE:.0f}x (a fund that receives claims may have no money to scale).")
@@ -289,8 +292,8 @@ def sensitivity(
         view.add_column(col, justify="left" if col in ("output", "parameter") else "right")
     for row in result.indices.itertuples(index=False):
         view.add_row(row.output, row.parameter, f"{row.S1:.3f}", f"{row.S1_conf:.3f}", f"{row.ST:.3f}", f"{row.ST_conf:.3f}")
-    Console().print(view)
-    Console().print(f"written: {out / INDICES_FILE}, {out / CHART_FILE}")
+    results_console().print(view)
+    results_console().print(f"written: {out / INDICES_FILE}, {out / CHART_FILE}")
 
 
 @app.command("app")
@@ -317,12 +320,18 @@ def existing_folder(folder: Path) -> Path:
 
 
 class _ProgressBar:
-    """A rich progress bar on standard error that appears once a run has taken a second."""
+    """Progress on standard error: a rich bar in a terminal once a run has taken a second; in a
+    log (not a terminal) a line every ``LOG_EVERY`` seconds. A sweep that resumes says first how
+    many of its points were already stored."""
+
+    LOG_EVERY = 5.0  # seconds between progress lines in a log
 
     def __init__(self, enabled: bool, unit: str = "paths"):
-        self.enabled = enabled and err.is_terminal
+        self.enabled = enabled
+        self.terminal = err.is_terminal
         self.unit = unit
-        self.start = time.monotonic()
+        self.start = self.logged = time.monotonic()
+        self.first = True
         self.bar = None
         self.task = None
 
@@ -332,20 +341,37 @@ class _ProgressBar:
     def update(self, done: int, total: int) -> None:
         if not self.enabled:
             return
+        if self.first:
+            self.first = False
+            if done and self.unit == "points":
+                print(f"resuming: {done:,} of {total:,} points already stored", file=sys.stderr, flush=True)
+        now = time.monotonic()
+        if not self.terminal:
+            if now - self.logged >= self.LOG_EVERY:
+                self.logged = now
+                of = f"/{total:,} ({done / total:.0%})" if total else ""
+                print(f"{self.unit}: {done:,}{of} after {now - self.start:.0f} s", file=sys.stderr, flush=True)
+            return
         if self.bar is None:
-            if time.monotonic() - self.start < 1.0:
+            if now - self.start < 1.0:
                 return
             from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
             self.bar = Progress(TextColumn(self.unit), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                                 TimeRemainingColumn(), console=err, transient=True)
             self.bar.start()
-            self.task = self.bar.add_task("run", total=total)
+            self.task = self.bar.add_task("run", total=total or None)
         self.bar.update(self.task, completed=done)
 
     def __exit__(self, *exc) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+def results_console() -> Console:
+    """The console of results: in a terminal its width; in a file or a pipe wide enough that no
+    table is ever cut (rich would cut it to 80 columns)."""
+    return Console() if sys.stdout.isatty() else Console(width=LOG_WIDTH)
 
 
 # the library names its parameters; the command line says which option (or argument) sets each
@@ -368,6 +394,7 @@ _CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "Clic
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: maps bad input to exit 2 and internal errors to exit 1, without tracebacks."""
+    _notices_to_stderr()
     try:
         code = app(args=argv, standalone_mode=False)
     except ScenarioError as exc:
@@ -391,6 +418,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"internal error: {type(exc).__name__}: {exc} (set RISKPOOL_DEBUG=1 for a traceback)", file=sys.stderr)
         return 1
     return code if isinstance(code, int) else 0
+
+
+def _notices_to_stderr() -> None:
+    """The library's notices (riskpool's loggers: the Dask dashboard, a scheduler without workers) as lines on stderr."""
+    logger = logging.getLogger("riskpool")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 def entry() -> None:

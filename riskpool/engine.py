@@ -31,6 +31,7 @@ from .importance import (
     likelihood_ratio,
     sampling_for,
 )
+from .fatestore import FateStore, hand_over, take_over
 from .ledger import BANK_COLUMNS, COUNTY_COLUMNS, NODE_COLUMNS, PATH_COLUMNS, YEAR_COLUMNS, LedgerResult, run_ledger
 from .limits import check_resources
 from .scenario import Scenario
@@ -171,19 +172,22 @@ def simulate(
     method: str = "plain",
     spool_folder: Path | None = None,
     spool: bool | None = None,
+    fate_store: FateStore | None = None,
 ) -> Results:
     """Simulate ``paths`` paths of ``scenario`` (defaults from its [simulation] table).
 
     ``method``: ``"plain"``, ``"importance"`` (shifted systematic factors, weighted paths) or
     ``"auto"`` (plain, then importance if the plain fund p_shortfall is below ``AUTO_THRESHOLD``).
     Results too large for memory go to disk in ``spool_folder`` (default: the system's temporary
-    folder; ``spool=True`` forces it), and ``Results.release()`` deletes them.
+    folder; ``spool=True`` forces it), and ``Results.release()`` deletes them. ``fate_store``
+    keeps the sampled fates for reruns that change only the rules, and reuses those it holds
+    (riskpool.fatestore): the numbers are those of a fresh run.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}")
     if method == "auto":
         return _simulate_auto(scenario, paths=paths, seed=seed, workers=workers, blocks_per_task=blocks_per_task,
-                              progress=progress, spool_folder=spool_folder, spool=spool)
+                              progress=progress, spool_folder=spool_folder, spool=spool, fate_store=fate_store)
     n_paths = scenario.simulation.paths if paths is None else paths
     seed = scenario.simulation.seed if seed is None else seed
     if workers < 1:
@@ -204,7 +208,7 @@ def simulate(
         res = _allocate(scenario, st, seed, n_paths, shared=parallel, sampling=sampling)
     sums = BlockSums.zeros(st, len(blocks))
     done = 0
-    for task, task_sums in _execute(res, tasks, workers if parallel else 1):
+    for task, task_sums in _execute(res, tasks, workers if parallel else 1, fate_store):
         sums.put(task[0][0], task_sums)
         done += sum(n for _, n in task)
         if progress:
@@ -254,18 +258,19 @@ def _simulate_auto(scenario: Scenario, **settings: Any) -> Results:
     return res
 
 
-def run_task(res: Results, task: list[tuple[int, int]], first_block: int = 0) -> BlockSums:
-    """Sample and run consecutive RNG blocks straight into ``res`` (whose row 0 is the first
-    path of block ``first_block``); returns each block's sums over its paths."""
+def run_task(res: Results, task: list[tuple[int, int]], first_block: int = 0,
+             store: FateStore | None = None) -> BlockSums:
+    """Sample (or take from ``store``) and run consecutive RNG blocks straight into ``res`` (whose
+    row 0 is the first path of block ``first_block``); returns each block's sums over its paths."""
     st = res.structure
     if res.spool:
-        return _run_task_to_spool(res, task, first_block)
+        return _run_task_to_spool(res, task, first_block, store)
     shift = np.array(res.sampling.shift) if res.sampling.weighted else None
     sums = BlockSums.zeros(st, len(task))
     for k, (block, n) in enumerate(task):
         start = (block - first_block) * BLOCK_PATHS
         rows = slice(start, start + n)
-        fates = sample_block(st, res.seed, block, n, shift)
+        fates = sample_block(st, res.seed, block, n, shift) if store is None else store.sample(st, res.seed, block, n, shift)
         if shift is not None:
             res.weight[rows] = likelihood_ratio(fates.systematic, shift)
         out = LedgerResult(res.paths[rows], res.nodes[rows], res.counties[rows], res.balance[rows], sums.covered[k],
@@ -274,11 +279,12 @@ def run_task(res: Results, task: list[tuple[int, int]], first_block: int = 0) ->
     return sums
 
 
-def _run_task_to_spool(res: Results, task: list[tuple[int, int]], first_block: int) -> BlockSums:
+def _run_task_to_spool(res: Results, task: list[tuple[int, int]], first_block: int,
+                       store: FateStore | None) -> BlockSums:
     """Run a task in memory, then write its paths to the spool files at their place."""
     part = _allocate(res.scenario, res.structure, res.seed, sum(n for _, n in task), shared=False,
                      sampling=res.sampling)
-    sums = run_task(part, task, first_block=task[0][0])
+    sums = run_task(part, task, first_block=task[0][0], store=store)
     start = (task[0][0] - first_block) * BLOCK_PATHS
     res.weight[start : start + part.n_paths] = part.weight
     # spool layouts put the path axis last and the figure before the node (spool.py)
@@ -291,41 +297,52 @@ def _run_task_to_spool(res: Results, task: list[tuple[int, int]], first_block: i
     return sums
 
 
-def simulate_blocks(scenario: Scenario, seed: int, task: list[tuple[int, int]]) -> Results:
+def simulate_blocks(scenario: Scenario, seed: int, task: list[tuple[int, int]],
+                    store: FateStore | None = None) -> Results:
     """Run some consecutive RNG blocks of a scenario in this process (a sweep's unit of work)."""
     st = compile_structure(scenario)
     res = _allocate(scenario, st, seed, sum(n for _, n in task), shared=False)
-    res.covered, res.years = run_task(res, task, first_block=task[0][0]).total()
+    res.covered, res.years = run_task(res, task, first_block=task[0][0], store=store).total()
     return res
 
 
 _SHARED: Results | None = None  # the run's arrays, inherited by forked workers
+_STORE: FateStore | None = None  # the run's store of fates, inherited by forked workers
 
 
-def _run_shared(task: list[tuple[int, int]]) -> np.ndarray:
+def _run_shared(task: list[tuple[int, int]]) -> tuple[BlockSums, list]:
+    """A task in a forked worker: its sums, and the blocks of fates it sampled for the store."""
     assert _SHARED is not None, "workers must be forked from simulate()"
-    return run_task(_SHARED, task)
+    if _STORE is None:
+        return run_task(_SHARED, task), []
+    _STORE.added = []
+    sums = run_task(_SHARED, task, store=_STORE)
+    handed = [(key, hand_over(fates)) for key, fates in _STORE.added]
+    return sums, [(key, h) for key, h in handed if h is not None]
 
 
-def _execute(res: Results, tasks: list, workers: int):
+def _execute(res: Results, tasks: list, workers: int, store: FateStore | None = None):
     """Yield (task, its BlockSums) as tasks finish, here or in ``workers`` forked processes.
 
     Forked workers write their paths straight into the run's shared-memory arrays, so only
-    the small sums travel back through a pipe.
+    the small sums travel back through a pipe (and, with a store, the fates they sampled).
     """
-    global _SHARED
+    global _SHARED, _STORE
     if workers == 1:
         for task in tasks:
-            yield task, run_task(res, task)
+            yield task, run_task(res, task, store=store)
         return
-    _SHARED = res
+    _SHARED, _STORE = res, store
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
             futures = {pool.submit(_run_shared, task): task for task in tasks}
             for future in as_completed(futures):
-                yield futures[future], future.result()
+                sums, sampled = future.result()
+                for key, handed in sampled:
+                    store.put(key, take_over(*handed))
+                yield futures[future], sums
     finally:
-        _SHARED = None
+        _SHARED = _STORE = None
 
 
 def _allocate(scenario: Scenario, st: Structure, seed: int, n: int, shared: bool,

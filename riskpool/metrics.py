@@ -239,6 +239,32 @@ def summarize(res: Results) -> Summary:
     )
 
 
+def per_path_figures(res: Results) -> dict[str, np.ndarray]:
+    """The figures of ``views.COMPARED`` that are means over paths, path by path (their weights
+    applied): what a paired difference between two runs on the same paths is taken of."""
+    tier = np.asarray(res.structure.node_tier)
+    w = res.weight
+    figures = {"sufficiency": w * (res.group_earliest(np.ones(len(tier), dtype=bool)) < 0)}
+    for t, name in enumerate(SLOT_TIERS):
+        if (tier == t).any():
+            figures[f"sufficiency_{name}"] = w * (res.group_earliest(tier == t) < 0)
+    for key, column in (("payout_mean", "loss_fund"), ("unpaid_mean", "unpaid"), ("loss_bank", "loss_bank"),
+                        ("loss_insurer", "loss_insurer")):
+        figures[key] = w * res.path_column(column)
+    return figures
+
+
+def paired_se(base: Results, edited: Results) -> dict[str, float]:
+    """The standard error of the difference (edited - base) of each per-path figure of two runs
+    on common random numbers (the same seed and paths): sd of the path-by-path differences over
+    sqrt(paths). Far smaller than the two runs' own errors combined when the runs move together."""
+    if base.n_paths != edited.n_paths or base.seed != edited.seed:
+        raise ValueError("a paired difference needs two runs of the same seed and paths")
+    a, b = per_path_figures(base), per_path_figures(edited)
+    n = base.n_paths
+    return {k: float(np.std(b[k] - a[k], ddof=1) / math.sqrt(n)) if n > 1 else math.nan for k in a.keys() & b.keys()}
+
+
 def bank_summaries(res: Results) -> dict[str, Bank]:
     """Each cooperating bank's shortfall, lending, losses and stops (docs/model.md section 6.11)."""
     banks, w = res.structure.banks, res.weight

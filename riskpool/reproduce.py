@@ -37,7 +37,7 @@ from .study import grid
 from .study import sensitivity as sens
 from .study.backends import open_backend
 from .study.sizing import ANSWER_FILE, size
-from .study.store import NODES_FILE, POINTS_FILE
+from .study.store import NODES_FILE, PATHS_FILE, POINTS_FILE
 from .study.sweep import Sweep, execute, prepare, stored_values
 
 DEFAULT_POINTS = 3  # points of a sweep rerun by default
@@ -114,8 +114,8 @@ def verify_sensitivity(manifest: dict[str, Any], folder: Path, report: Report, w
 def verify_points(plan: Sweep, folder: Path, manifest: dict[str, Any], report: Report, workers: int,
                   points: int | None) -> None:
     """The published point and node tables: their digests, every row's design, a rerun sample."""
-    tables = {name: table for name in (POINTS_FILE, NODES_FILE)
-              if (table := check_record(name, folder / name, manifest, report)) is not None}
+    listed = [name for name in (POINTS_FILE, NODES_FILE, PATHS_FILE) if name != PATHS_FILE or name in manifest.get("files", {})]
+    tables = {name: table for name in listed if (table := check_record(name, folder / name, manifest, report)) is not None}
     if POINTS_FILE not in tables:
         return
     published = {row["point"]: row for row in tables[POINTS_FILE].to_pylist()}
@@ -125,7 +125,7 @@ def verify_points(plan: Sweep, folder: Path, manifest: dict[str, Any], report: R
     if not chosen:
         return
     with open_backend(workers) as backend:
-        _, rerun_points, rerun_nodes = execute(plan, None, backend, only=chosen)
+        _, rerun_points, rerun_nodes, rerun_paths = execute(plan, None, backend, only=chosen)
     everything = "every point" if len(valid) == len(plan.points) else "every valid point"
     shown = everything if len(chosen) == len(valid) else f"point{'s' if len(chosen) > 1 else ''} {', '.join(map(str, chosen))}"
     report.notes.append(f"{shown} of {len(plan.points)} rerun")
@@ -135,6 +135,11 @@ def verify_points(plan: Sweep, folder: Path, manifest: dict[str, Any], report: R
         nodes = {(r["point"], r["node"]): r for r in tables[NODES_FILE].to_pylist() if r["point"] in set(chosen)}
         for row in rerun_nodes.to_pylist():
             compare_row(NODES_FILE, f"point {row['point']} node {row['node']}", nodes.get((row["point"], row["node"])),
+                        row, report)
+    if PATHS_FILE in tables:
+        paths = {(r["point"], r["path"]): r for r in tables[PATHS_FILE].to_pylist() if r["point"] in set(chosen)}
+        for row in rerun_paths.to_pylist():
+            compare_row(PATHS_FILE, f"point {row['point']} path {row['path']}", paths.get((row["point"], row["path"])),
                         row, report)
 
 

@@ -12,8 +12,9 @@ from typing import Any
 
 import pandas as pd
 
-from . import engine
+from . import engine, metrics
 from .engine import Progress, Results
+from .fatestore import FateStore
 from .files.manifest import command_line
 from .files.runfolder import months_table, nodes_table, paths_table, run_files, write_run
 from .metrics import summarize
@@ -96,16 +97,26 @@ class Run:
         self.release()
 
 
+def paired_se(base: Run, edited: Run) -> dict[str, float]:
+    """Standard errors of the differences ``edited - base`` of the figures that are means over
+    paths (sufficiency of the fund and each tier, payouts, unpaid, bank and insurer losses), for
+    two runs on common random numbers (the same seed and paths)."""
+    return metrics.paired_se(base.results, edited.results)
+
+
 def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None = None, workers: int = 1,
-             method: str = "plain", progress: Progress | None = None, spool_folder: str | Path | None = None) -> Run:
+             method: str = "plain", progress: Progress | None = None, spool_folder: str | Path | None = None,
+             fate_store: FateStore | None = None) -> Run:
     """Simulate ``scenario`` (``paths`` and ``seed`` default to its own) and summarise it.
 
     ``method``: ``"plain"``, ``"importance"`` (yearly factors shifted towards shortfalls, paths
     weighted) or ``"auto"``. ``workers`` never changes a number. ``progress(done, total)`` is
     called as blocks of paths finish. ``spool_folder``: where a run too large for memory keeps
-    its per-path results (default: the system's temporary folder).
+    its per-path results (default: the system's temporary folder). ``fate_store``
+    (``riskpool.FateStore()``): keeps the sampled fates, so that a rerun which changes only the
+    rules (funds, top-ups, sharing, caps, parties, deposits) reuses them; numbers are unchanged.
     """
     started = datetime.now(timezone.utc)
     results = engine.simulate(scenario, paths=paths, seed=seed, workers=workers, method=method, progress=progress,
-                             spool_folder=None if spool_folder is None else Path(spool_folder))
+                             spool_folder=None if spool_folder is None else Path(spool_folder), fate_store=fate_store)
     return Run(results, started)

@@ -6,6 +6,7 @@ index, so the order of completion never changes a number.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -15,6 +16,8 @@ from typing import Any
 
 from ..scenario import NO_VALUE, Problem, ScenarioError
 
+log = logging.getLogger(__name__)
+NO_WORKER_WAIT = 3.0  # seconds to wait for a scheduler's first worker before warning that it has none
 Task = tuple[Any, ...]
 Progress = Callable[[int, int], None]  # (done, total), called as tasks finish
 
@@ -74,9 +77,12 @@ def _dask(n_workers: int | None, address: str | None):
             client = Client(address, timeout="20s")
         except (OSError, TimeoutError) as exc:
             raise ScenarioError([Problem("scheduler", address, f"no Dask scheduler answers there ({type(exc).__name__})")]) from None
+        _wait_for_a_worker(client, address)
     else:
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
+    log.info("Dask: %s; dashboard %s", address or f"a LocalCluster of {n_workers or 'default'} workers",
+             _dashboard(client) or "not served (the scheduler needs bokeh for one)")
     try:
         def submit_all(fn: Callable, tasks: Sequence[Task]) -> Iterator[tuple[int, Any]]:
             futures = [client.submit(fn, *args, pure=False) for args in tasks]
@@ -90,3 +96,20 @@ def _dask(n_workers: int | None, address: str | None):
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _wait_for_a_worker(client: Any, address: str) -> None:
+    """Warn (within seconds, not after a silent hang) when the scheduler has no worker yet."""
+    if client.scheduler_info().get("workers"):
+        return
+    try:
+        client.wait_for_workers(1, timeout=NO_WORKER_WAIT)
+    except TimeoutError:
+        log.warning("warning: the Dask scheduler at %s has no workers; tasks wait until one connects "
+                    "(start one with: dask worker %s)", address, address)
+
+
+def _dashboard(client: Any) -> str | None:
+    """The scheduler's dashboard address, if it serves one."""
+    services = client.scheduler_info().get("services", {})
+    return client.dashboard_link if "dashboard" in services else None

@@ -71,7 +71,7 @@ def run(problem: dict[str, Any], sweep: sweep_mod.Sweep, seed: int, out: Path | 
         progress: Callable[[int, int], None] | None = None) -> tuple[pa.Table, pa.Table]:
     """Simulate the points of a Sobol design (``plan``) resumably in ``out`` (in memory when None)
     and write the indices table there; returns the indices and the points table."""
-    _, table, _ = sweep_mod.execute(sweep, out, backend, progress)
+    _, table, _, _ = sweep_mod.execute(sweep, out, backend, progress)
     result = indices(problem, table, seed)
     if out is not None:
         write_indices(result, out / INDICES_FILE)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import numpy as np
 
 from .. import scenario as scenario_mod
 from ..engine import simulate
+from ..fatestore import FateStore
 from ..files.atomic import atomic_write, json_text
 from ..scenario import Problem, ScenarioError
 from ..structure import SLOT_TIERS, compile_structure
@@ -96,6 +98,8 @@ class Sizer:
         self.members = np.array([i in self.scaled for i in st.node_ids])
         self.capital_now = float(sum(r.fund for r in base.regions if r.id in self.scaled))
         self.cache: dict[float, np.ndarray] = {}
+        self.store = FateStore()  # every scale has the same fates: sampled once, reused by each step
+        self.progress: Callable[[int, int], None] | None = None  # called with (scales tried, 0) after each
 
     def scenario_at(self, scale: float) -> scenario_mod.Scenario:
         raw = copy.deepcopy(self.raw)
@@ -108,9 +112,12 @@ class Sizer:
     def ok(self, scale: float) -> np.ndarray:
         """Per path: no shortfall at any measured node with the funds scaled by ``scale``."""
         if scale not in self.cache:
-            res = simulate(self.scenario_at(scale), paths=self.paths, seed=self.seed, workers=self.workers)
+            res = simulate(self.scenario_at(scale), paths=self.paths, seed=self.seed, workers=self.workers,
+                           fate_store=self.store)
             self.cache[scale] = res.group_earliest(self.members) < 0
             res.release()
+            if self.progress:
+                self.progress(len(self.cache), 0)
         return self.cache[scale]
 
     def sufficiency(self, scale: float) -> float:

@@ -1,8 +1,10 @@
 """The results store of a sweep: ``DIR/sweep.duckdb``, written a point at a time, resumable.
 
 Tables: ``sweep_meta`` (the sweep's specification and its hash), ``points`` (one row per grid
-point: the swept values, then fund-wide and tier figures) and ``nodes`` (one row per point and
-fund node). A point's rows are inserted in one transaction, so a killed sweep leaves complete
+point: the swept values, then fund-wide and tier figures), ``nodes`` (one row per point and
+fund node) and ``paths`` (one row per point and path: whether the fund ran short and its net
+payout, what the standard error of a difference between two points needs, common random
+numbers pairing the paths). A point's rows are inserted in one transaction, so a killed sweep leaves complete
 points or none; a rerun skips the points already stored. A store is bound to one specification:
 another scenario, grid, seed or path count is refused, never mixed in.
 """
@@ -20,7 +22,7 @@ import pyarrow.parquet as pq
 from ..files.atomic import atomic_write
 from ..scenario import Problem, ScenarioError
 
-POINTS_FILE, NODES_FILE = "sweep.parquet", "sweep_nodes.parquet"  # the exported tables
+POINTS_FILE, NODES_FILE, PATHS_FILE = "sweep.parquet", "sweep_nodes.parquet", "sweep_paths.parquet"  # the exported tables
 POINT_FIGURES = (
     "p_shortfall", "p_shortfall_se", "payout_net_mean", "required_capital_q95",
     "unpaid_mean", "p_shortfall_province", "p_shortfall_city", "p_shortfall_county",
@@ -65,6 +67,8 @@ class Store:
         self.con.execute("BEGIN TRANSACTION")
         self.con.execute(f"CREATE TABLE IF NOT EXISTS points (point INTEGER PRIMARY KEY, {axis_cols}{', ' if axis_cols else ''}{figures}, problem VARCHAR)")
         self.con.execute(f"CREATE TABLE IF NOT EXISTS nodes (point INTEGER, node VARCHAR, tier VARCHAR, {node_figures}, PRIMARY KEY (point, node))")
+        self.con.execute("CREATE TABLE IF NOT EXISTS paths (point INTEGER, path INTEGER, shortfall BOOLEAN, payout_net DOUBLE, "
+                         "PRIMARY KEY (point, path))")
         if row is None:
             self.con.execute("INSERT INTO sweep_meta VALUES ('spec', ?)", [text])
         self.con.execute("COMMIT")
@@ -72,8 +76,9 @@ class Store:
     def done(self) -> set[int]:
         return {r[0] for r in self.con.execute("SELECT point FROM points").fetchall()}
 
-    def add(self, point: int, values: dict[str, Any], figures: dict[str, Any], nodes: list[dict[str, Any]]) -> None:
-        """Insert one finished point and its node rows atomically."""
+    def add(self, point: int, values: dict[str, Any], figures: dict[str, Any], nodes: list[dict[str, Any]],
+            paths: pa.Table | None = None) -> None:
+        """Insert one finished point, its node rows and its path rows (columns shortfall, payout_net) atomically."""
         cols = ["point", *self.axes, *POINT_FIGURES]
         row = [point, *(values[a] for a in self.axes), *(figures[f] for f in POINT_FIGURES)]
         names = ", ".join(f'"{c}"' for c in cols)
@@ -85,6 +90,13 @@ class Store:
             if node_rows:
                 node_marks = ", ".join("?" for _ in node_rows[0])
                 self.con.executemany(f"INSERT INTO nodes VALUES ({node_marks})", node_rows)  # nosec B608
+            if paths is not None:
+                rows = pa.table({"point": pa.array([point] * len(paths), pa.int32()),
+                                 "path": pa.array(range(len(paths)), pa.int32()),
+                                 "shortfall": paths["shortfall"], "payout_net": paths["payout_net"]})
+                self.con.register("new_paths", rows)
+                self.con.execute("INSERT INTO paths SELECT * FROM new_paths")
+                self.con.unregister("new_paths")
             self.con.execute("COMMIT")
         except Exception:
             self.con.execute("ROLLBACK")
@@ -99,7 +111,7 @@ class Store:
                          [point, *(values[a] for a in self.axes), problem])
 
     def table(self, name: str) -> pa.Table:
-        order = "point" if name == "points" else "point, node"
+        order = {"points": "point", "nodes": "point, node", "paths": "point, path"}[name]
         return self.con.sql(f"SELECT * FROM {name} ORDER BY {order}").to_arrow_table()  # nosec B608
 
     def export(self) -> dict[str, Path]:
@@ -108,7 +120,8 @@ class Store:
         files: dict[str, Path] = {}
         if self.folder is None:
             return files
-        for name, table in ((POINTS_FILE, self.table("points")), (NODES_FILE, self.table("nodes"))):
+        for name, table in ((POINTS_FILE, self.table("points")), (NODES_FILE, self.table("nodes")),
+                            (PATHS_FILE, self.table("paths"))):
             path = self.folder / name
             atomic_write(path, lambda p, t=table: pq.write_table(t, p, compression="zstd"))
             files[name] = path

@@ -21,6 +21,8 @@ import pyarrow as pa
 
 from .. import scenario as scenario_mod
 from ..engine import Results, plan_blocks, simulate_blocks
+from ..ledger import NODE_COLUMNS
+from ..fatestore import FateStore, fates_key
 from ..files.provenance import running_code
 from ..limits import check_resources
 from ..metrics import group_summary, node_summaries
@@ -98,9 +100,24 @@ def _describe(point: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in point.items())
 
 
-def run_point_blocks(scenario: Scenario, seed: int, task: list[tuple[int, int]]) -> np.ndarray:
-    """A task: some consecutive RNG blocks of one point; returns (paths, nodes, figures)."""
-    return simulate_blocks(scenario, seed, task).nodes
+SWEEP_FATE_BYTES = 2**30  # fates a process keeps for the other points of a sweep whose axes change only rules
+_process_fates: FateStore | None = None  # this process's store, made by the first task that reuses fates
+
+
+def run_point_blocks(scenario: Scenario, seed: int, task: list[tuple[int, int]], reuse: bool = False) -> np.ndarray:
+    """A task: some consecutive RNG blocks of one point; returns (paths, nodes, figures). With
+    ``reuse`` (every point has the same fates) the blocks' fates are kept in this process for
+    the other points' tasks that run here: the same numbers as sampling them again."""
+    global _process_fates
+    if reuse and _process_fates is None:
+        _process_fates = FateStore(SWEEP_FATE_BYTES)
+    return simulate_blocks(scenario, seed, task, _process_fates if reuse else None).nodes
+
+
+def same_fates(scenarios: list[Scenario | None]) -> bool:
+    """Whether every valid point of a sweep has the same fates (its axes change only rules)."""
+    keys = {fates_key(compile_structure(s)) for s in scenarios if s is not None}
+    return len(keys) == 1 and sum(s is not None for s in scenarios) > 1
 
 
 def plan_tasks(sweep: Sweep, todo: list[int], workers: int) -> list[tuple[int, list[tuple[int, int]]]]:
@@ -126,17 +143,28 @@ def run(sweep: Sweep, store: Store, backend: Backend, progress: Callable[[int, i
     done = len(wanted) - len(todo)
     if progress:
         progress(done, len(wanted))
-    args = [(sweep.scenarios[k], sweep.seed, blocks) for k, blocks in tasks]
+    reuse = same_fates([sweep.scenarios[k] for k in todo])
+    args = [(sweep.scenarios[k], sweep.seed, blocks, reuse) for k, blocks in tasks]
     for i, nodes in backend.map_unordered(run_point_blocks, args):
         k, blocks = tasks[i]
         pending[k][blocks[0][0]] = nodes
         if len(pending[k]) == expected[k]:
             parts = pending.pop(k)
-            figures, node_rows = point_figures(sweep.scenarios[k], sweep.seed, [parts[b] for b in sorted(parts)])
-            store.add(k, stored_values(sweep.axes, sweep.points[k]), figures, node_rows)
+            nodes_k = np.concatenate([parts[b] for b in sorted(parts)])
+            figures, node_rows = point_figures(sweep.scenarios[k], sweep.seed, [nodes_k])
+            store.add(k, stored_values(sweep.axes, sweep.points[k]), figures, node_rows, path_rows(nodes_k))
             done += 1
             if progress:
                 progress(done, len(wanted))
+
+
+def path_rows(nodes: np.ndarray) -> pa.Table:
+    """Per path of a point: whether the fund ran short (any node) and its net payout (added node by node)."""
+    first = nodes[:, :, NODE_COLUMNS.index("first_shortfall_month")]
+    payout = np.zeros(len(nodes))
+    for j in range(nodes.shape[1]):
+        payout += nodes[:, j, NODE_COLUMNS.index("payout_net")]
+    return pa.table({"shortfall": pa.array((first >= 0).any(axis=1)), "payout_net": pa.array(payout)})
 
 
 def point_figures(s: Scenario, seed: int, parts: list[np.ndarray]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -190,13 +218,13 @@ def open_store(sweep: Sweep, out: Path | None) -> Store:
 
 
 def execute(sweep: Sweep, out: Path | None, backend: Backend, progress: Callable[[int, int], None] | None = None,
-            only: Collection[int] | None = None) -> tuple[dict[str, Path], pa.Table, pa.Table]:
+            only: Collection[int] | None = None) -> tuple[dict[str, Path], pa.Table, pa.Table, pa.Table]:
     """Run the points (of ``only``) missing from ``out``'s store (in memory when ``out`` is None),
-    export the tables; returns (the files written, the points table, the nodes table)."""
+    export the tables; returns (the files written, the points, nodes and paths tables)."""
     store = open_store(sweep, out)
     try:
         run(sweep, store, backend, progress, only)
         files = store.export() if only is None else {}
-        return files, store.table("points"), store.table("nodes")
+        return files, store.table("points"), store.table("nodes"), store.table("paths")
     finally:
         store.close()

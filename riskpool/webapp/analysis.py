@@ -14,12 +14,14 @@ import numpy as np
 import pandas as pd
 
 from .. import api as rp
+from ..api import FateStore
 from ..scenario import Scenario
 from ..study.grid import Axis
 from ..summary import Summary
 
 EXPLORE_PATHS = 500  # per grid point: the heatmap is a map of where to look, not a final answer
 SIZING_PATHS = 1000
+FATE_STORE_BYTES = 2**30  # the fates an app keeps for reruns (about four 2,000-path runs of the Hunan baseline)
 PD_FACTORS = (0.5, 0.75, 1.0, 1.5, 2.0)  # times the scenario's annual PD
 RECOVERY_STEPS = (-0.10, -0.05, 0.0, 0.05, 0.10)  # added to the scenario's recovery mean
 
@@ -41,11 +43,23 @@ class Analysis:
         return self.run.summary
 
 
-def analyse(s: Scenario) -> Analysis:
-    """Simulate ``s`` with its own paths and seed, on one core (the app serves one analyst)."""
+def analyse(s: Scenario, fates: FateStore | None = None) -> Analysis:
+    """Simulate ``s`` with its own paths and seed, on one core (the app serves one analyst);
+    with ``fates``, an edit of the rules only reuses the fates of an earlier run."""
     start = time.perf_counter()
-    run = rp.simulate(s)
+    run = rp.simulate(s, fate_store=fates)
     return Analysis(run, run.months(), time.perf_counter() - start)
+
+
+def paired_se(base: Analysis, edited: Analysis) -> dict[str, float]:
+    """Standard errors of the differences edited - base (same seed and paths: common random numbers)."""
+    return rp.paired_se(base.run, edited.run)
+
+
+def warm_up() -> None:
+    """A one-path run of the smallest scenario: compiles the engine's kernels, or loads them from
+    numba's cache, with the types every run uses."""
+    rp.simulate(rp.load("minimal"), paths=1, seed=0)
 
 
 def explore_axes(s: Scenario) -> list[Axis]:

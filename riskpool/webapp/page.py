@@ -7,6 +7,7 @@ value survives a language switch and tests can address a control by its path.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -30,6 +31,7 @@ LANG_NAMES = {"zh": "中文", "en": "English"}
 
 def main() -> None:
     st.set_page_config(page_title="riskpool", page_icon="📊", layout="wide")
+    _warming_up()
     lang = st.sidebar.radio(t("language", "zh"), list(LANG_NAMES), format_func=LANG_NAMES.get, key="lang",
                             horizontal=True)
     st.title(t("title", lang))
@@ -157,10 +159,25 @@ def run_button(edited: Scenario | None, unplaced: list[Problem], lang: Lang) -> 
 # --------------------------------------------------------------------------- running
 
 
+@st.cache_resource(show_spinner=False)
+def _warming_up() -> threading.Thread:
+    """Once per server: compile (or load) the engine's kernels while the first page loads, so that
+    the first click answers like the others (a first run after installation compiles for ~20 s)."""
+    thread = threading.Thread(target=analysis.warm_up, name="riskpool-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+@st.cache_resource(show_spinner=False)
+def _fate_store() -> analysis.FateStore:
+    """The fates of recent runs, for edits that change only the rules (shared by the sessions)."""
+    return analysis.FateStore(analysis.FATE_STORE_BYTES)
+
+
 @st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
 def _analysed(sha: str, _s: Scenario) -> analysis.Analysis:
     """Cached by the scenario's SHA-256, which covers its paths and seed."""
-    return analysis.analyse(_s)
+    return analysis.analyse(_s, _fate_store())
 
 
 def run(s: Scenario) -> dict[str, Any]:
@@ -295,14 +312,23 @@ def compare(base: Scenario, a: analysis.Analysis, lang: Lang) -> None:
         st.info(t("compare_same", lang))
         return
     st.caption(t("changed_params", lang, items=", ".join(f"{k} = {v}" for k, v in edits.items())))
-    original = controls.edit(base, {k: v for k, v in edits.items() if k.startswith("simulation.")})
-    rows = views.compare(_analysed(original.sha256(), original).summary, a.summary)
-    st.dataframe(pd.DataFrame([_comparison_row(key, old, new, lang) for key, old, new in rows]), hide_index=True)
+    original = _analysed(*_sha_and(controls.edit(base, {k: v for k, v in edits.items() if k.startswith("simulation.")})))
+    rows = views.compare(original.summary, a.summary)
+    se = analysis.paired_se(original, a)
+    st.dataframe(pd.DataFrame([_comparison_row(key, old, new, se.get(key), lang) for key, old, new in rows]),
+                 hide_index=True)
+    st.caption(t("paired_note", lang))
 
 
-def _comparison_row(key: str, old: float | None, new: float | None, lang: Lang) -> dict[str, str]:
+def _sha_and(s: Scenario) -> tuple[str, Scenario]:
+    return s.sha256(), s
+
+
+def _comparison_row(key: str, old: float | None, new: float | None, se: float | None, lang: Lang) -> dict[str, str]:
     show = _formatter(key, lang)
     change = "–" if old is None or new is None else show(new - old)
+    if se is not None and change != "–":
+        change = f"{change} ± {show(se)}"
     return {t("report.figure", lang): t(key, lang), t("original", lang): show(old), t("edited", lang): show(new),
             t("change", lang): change}
 
