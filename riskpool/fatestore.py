@@ -19,6 +19,7 @@ import hashlib
 import mmap
 import os
 import tempfile
+import threading
 from collections import OrderedDict
 from pathlib import Path
 
@@ -63,6 +64,7 @@ class FateStore:
     def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES):
         self.max_bytes = max_bytes
         self._blocks: OrderedDict[tuple, Fates] = OrderedDict()
+        self._lock = threading.Lock()  # the web app's sessions share one store, from their own threads
         self._bytes = 0
         self.hits = 0
         self.misses = 0
@@ -73,25 +75,27 @@ class FateStore:
         return (fates_key(st), seed, block, n_paths, None if shift is None else np.asarray(shift).tobytes())
 
     def get(self, key: tuple) -> Fates | None:
-        fates = self._blocks.get(key)
-        if fates is None:
-            self.misses += 1
-            return None
-        self.hits += 1
-        self._blocks.move_to_end(key)
-        return fates
+        with self._lock:
+            fates = self._blocks.get(key)
+            if fates is None:
+                self.misses += 1
+                return None
+            self.hits += 1
+            self._blocks.move_to_end(key)
+            return fates
 
     def put(self, key: tuple, fates: Fates) -> None:
         size = fates_bytes(fates)
-        if key in self._blocks or size > self.max_bytes:
-            return
-        self._blocks[key] = fates
-        self._bytes += size
-        if self.added is not None:
-            self.added.append((key, fates))
-        while self._bytes > self.max_bytes:
-            _, dropped = self._blocks.popitem(last=False)
-            self._bytes -= fates_bytes(dropped)
+        with self._lock:
+            if key in self._blocks or size > self.max_bytes:
+                return
+            self._blocks[key] = fates
+            self._bytes += size
+            if self.added is not None:
+                self.added.append((key, fates))
+            while self._bytes > self.max_bytes:
+                _, dropped = self._blocks.popitem(last=False)
+                self._bytes -= fates_bytes(dropped)
 
     def sample(self, st: Structure, seed: int, block: int, n_paths: int, shift: np.ndarray | None = None) -> Fates:
         """The block's fates, from the store or sampled (and kept)."""
