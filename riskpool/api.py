@@ -16,7 +16,9 @@ from typing import Any
 
 import pandas as pd
 
+from . import calibration
 from . import scenario as scenario_mod
+from .calibration import Calibration
 from .events import PathTrace, simulate_path, trace_rows
 from .fates import BLOCK_PATHS, sample_block
 from .fatestore import FateStore
@@ -42,7 +44,7 @@ from .summary import Summary
 ScenarioLike = Scenario | str | Path
 Overrides = Mapping[str, Any] | Sequence[str] | None
 
-__all__ = ["FateStore", "Problem", "Run", "Scenario", "ScenarioError", "SensitivityResult", "Summary", "SizeResult", "SweepResult", "Trace", "load", "open_sweep", "paired_se",
+__all__ = ["Calibration", "FateStore", "Problem", "Run", "Scenario", "ScenarioError", "SensitivityResult", "Summary", "SizeResult", "SweepResult", "Trace", "calibrate", "calibrated", "load", "open_sweep", "paired_se",
            "render_report", "sensitivity", "simulate", "size", "sweep", "to_toml", "trace", "verify", "write_report"]
 
 
@@ -246,6 +248,21 @@ def render_report(folder: str | Path | Mapping[str, bytes], lang: str = "en") ->
 
     where = folder if isinstance(folder, Mapping) else Path(folder)
     return report_mod.render(where, report_mod.parse_lang(lang))
+
+
+def calibrate(history: str | Path | bytes, recoveries: str | Path | bytes | None = None) -> Calibration:
+    """Fit the annual PD and asset correlation (exact Vasicek binomial mixture, profile-likelihood
+    intervals) from a history CSV of yearly loans at risk and defaults, and the recovery and delay
+    distributions from a disposals CSV (docs/model.md, "Calibration from a fund's history")."""
+    rec, delays = calibration.read_disposals(recoveries) if recoveries is not None else (None, None)
+    return calibration.calibrate(calibration.read_history(history), rec, delays)
+
+
+def calibrated(scenario: ScenarioLike, result: Calibration) -> Scenario:
+    """``scenario`` with the parameters ``result`` identified put in (a recovery sd the mean cannot
+    have is refused by validation, naming the field)."""
+    base = _scenario(scenario)
+    return scenario_mod.from_dict(base.canonical(), [f"{k}={v!r}" for k, v in result.overrides().items()])
 
 
 def to_toml(scenario: Scenario, note: str = "") -> str:

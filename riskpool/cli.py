@@ -16,6 +16,7 @@ from typing import Annotated, Literal, Optional
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from . import scenario as scenario_mod
 from .files.atomic import atomic_write, json_text, writable_folder
@@ -294,6 +295,39 @@ def sensitivity(
         view.add_row(row.output, row.parameter, f"{row.S1:.3f}", f"{row.S1_conf:.3f}", f"{row.ST:.3f}", f"{row.ST_conf:.3f}")
     results_console().print(view)
     results_console().print(f"written: {out / INDICES_FILE}, {out / CHART_FILE}")
+
+
+@app.command()
+def calibrate(
+    history: Annotated[Path, typer.Argument(help="CSV of year, at_risk, defaults (and optionally group).")],
+    recoveries: Annotated[Optional[Path], typer.Option(help="CSV of recovery (and optionally disposal_months) per disposed loan.")] = None,
+    base: Annotated[Optional[str], typer.Option(help="Scenario the fitted values go into (default: the bundled baseline).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Write the calibrated scenario (TOML) here.")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print the estimates as JSON.")] = False,
+) -> None:
+    """Fit PD and asset correlation (Vasicek, maximum likelihood) and the recovery and delay laws from a fund's history."""
+    from . import api as rp
+
+    result = rp.calibrate(history, recoveries)
+    if json_:
+        sys.stdout.write(json_text({"loan_years": result.loan_years, "defaults": result.defaults, "years": result.years,
+                                    "estimates": result.rows()}))
+    else:
+        console = results_console()
+        table = Table(title=f"Calibration: {result.loan_years:,} loan-years, {result.defaults:,} defaults, "
+                            f"{result.years} years (95 % intervals: profile likelihood for PD and correlation)")
+        for col in ("parameter", "estimate", "95 % interval", "note"):
+            table.add_column(col, justify="right" if col in ("estimate", "95 % interval") else "left")
+        for row in result.rows():
+            interval = "-" if row["low"] is None else f"{row['low']:.4g} – {row['high']:.4g}"
+            table.add_row(row["parameter"], "-" if row["estimate"] is None else f"{row['estimate']:.4g}", interval,
+                          row["note"])
+        console.print(table)
+    if out is not None:
+        s = rp.calibrated(_load(base, None), result)
+        atomic_write(out, lambda p: p.write_text(rp.to_toml(s, f"calibrated from {history.name} by riskpool calibrate"),
+                                                 encoding="utf-8"))
+        print(f"calibrated scenario written to {out}", file=sys.stderr)
 
 
 @app.command("app")

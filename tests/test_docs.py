@@ -2,7 +2,7 @@
 
 Python examples (``>>>``) in docs and in riskpool.present.formats and riskpool.present.labels run as
 doctests; shell examples in ```sh and ```console blocks run with bash, one after another in one working
-folder per document, with copies of reports/ and scenarios/ beside them (the auditing guide verifies
+folder per document, with copies of reports/, scenarios/ and examples/ beside them (the auditing guide verifies
 the reference run).
 """
 
@@ -66,6 +66,7 @@ def test_shell_examples(document: Path, tmp_path: Path):
     work = tmp_path / "work"
     shutil.copytree(ROOT / "reports", work / "reports")
     shutil.copytree(ROOT / "riskpool" / "scenarios", work / "scenarios")
+    shutil.copytree(ROOT / "riskpool" / "examples", work / "examples", ignore=shutil.ignore_patterns("*.py"))
     wrapper = write_wrapper(tmp_path / "bin")
     env = {**os.environ, "PATH": f"{wrapper.parent}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}"
                                  f"{os.environ.get('PATH', '')}", "COLUMNS": "120"}
