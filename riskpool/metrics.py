@@ -19,11 +19,14 @@ from typing import Any
 import numpy as np
 
 from .engine import Results
+from .fates import BLOCK_PATHS
 from .importance import effective_sample_size
 from .structure import SLOT_TIERS
 from .summary import (
     Appropriation,
     Bank,
+    Checkpoint,
+    Convergence,
     FundYear,
     Caps,
     County,
@@ -236,7 +239,32 @@ def summarize(res: Results) -> Summary:
         budget=budget_summary(res) if st.restores else None,
         indicators=indicator_summary(res) if st.indicators else None,
         banks=bank_summaries(res) if st.banks.n else None,
+        convergence=convergence_summary(res),
     )
+
+
+Z95 = 1.959963984540054  # two-sided 95 % point of the standard normal
+HALF_WIDTHS = (0.01, 0.005, 0.001)  # of the 95 % interval of p_shortfall, for "paths needed"
+
+
+def convergence_summary(res: Results) -> Convergence:
+    """The running estimate of the fund's p_shortfall with batch-means errors (docs/model.md 6.12)."""
+    y = res.weight * res.fund_shortfall()
+    n = len(y)
+    sizes = [BLOCK_PATHS * 2**k for k in range(64) if BLOCK_PATHS * 2**k < n] + [n]
+    points = [Checkpoint(m, float(y[:m].mean()), batch_means_se(y[:m])) for m in sizes]
+    spread = points[-1].se * math.sqrt(n)
+    paths_for = {f"{x:g}": math.ceil((Z95 * spread / x) ** 2) if spread > 0 else None for x in HALF_WIDTHS}
+    return Convergence(BLOCK_PATHS, points, paths_for)
+
+
+def batch_means_se(y: np.ndarray) -> float:
+    """The standard error of mean(y) from the means of its whole batches of BLOCK_PATHS values."""
+    batches = len(y) // BLOCK_PATHS
+    if batches < 2:
+        return float(np.std(y, ddof=1) / math.sqrt(len(y))) if len(y) > 1 else 0.0
+    means = y[: batches * BLOCK_PATHS].reshape(batches, BLOCK_PATHS).mean(axis=1)
+    return float(np.std(means, ddof=1) / math.sqrt(batches))
 
 
 def per_path_figures(res: Results) -> dict[str, np.ndarray]:

@@ -190,6 +190,24 @@ class Bank:
 
 
 @dataclass(frozen=True)
+class Checkpoint:
+    """The fund's shortfall estimate after the first ``paths`` paths, with its batch-means error."""
+
+    paths: int
+    p_shortfall: float
+    se: float
+
+
+@dataclass(frozen=True)
+class Convergence:
+    """How the estimate settles as paths are added, and the paths a narrower interval needs (6.12)."""
+
+    batch_paths: int
+    checkpoints: list[Checkpoint]
+    paths_for: dict[str, int | None]  # half-width of the 95 % interval -> paths needed; None: no shortfall seen
+
+
+@dataclass(frozen=True)
 class Summary:
     """Every figure of a run (docs/model.md sections 6 and 8)."""
 
@@ -209,6 +227,7 @@ class Summary:
     budget: dict[str, list[Appropriation]] | None = None  # only when a top-up depends on the balance: fund, tiers
     indicators: dict[str, list[FundYear]] | None = None  # only with simulation.indicators: each fund node, by year
     banks: dict[str, Bank] | None = None  # only with [[banks]]: by bank id, in file order
+    convergence: Convergence | None = None  # absent from summaries of older runs
 
     def to_json(self) -> dict[str, Any]:
         """The content of ``summary.json`` (a part that does not apply to the run is left out)."""
@@ -224,7 +243,7 @@ class Summary:
         return _build(cls, {**dict.fromkeys(OPTIONAL), **data})
 
 
-OPTIONAL = ("sampling", "caps", "budget", "indicators", "banks")  # parts of a summary left out of summary.json when they do not apply
+OPTIONAL = ("sampling", "caps", "budget", "indicators", "banks", "convergence")  # parts of a summary left out of summary.json when they do not apply
 
 
 def _build(kind: Any, data: Any) -> Any:

@@ -32,7 +32,8 @@ REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO / "reports" / "hunan-baseline"
 REGENERATE = "riskpool report reports/hunan-baseline && riskpool report reports/hunan-baseline --lang zh"
 RUN_SECTIONS = {"sufficiency": "report.sec_sufficiency", "capital": "report.sec_capital", "balances": "report.sec_balances",
-                "survival": "report.sec_survival", "weakest": "report.sec_weakest", "parties": "report.sec_parties",
+                "survival": "report.sec_survival", "convergence": "report.sec_convergence", "weakest": "report.sec_weakest",
+                "parties": "report.sec_parties",
                 "lending": "report.sec_lending", "scenario": "report.sec_scenario", "methodology": "report.sec_method",
                 "audit": "report.sec_audit"}
 SWEEP_SECTIONS = {"sweep": "report.sec_sweep", "heatmap": "report.sec_heatmap", "points": "report.sec_points",

@@ -89,6 +89,15 @@ def caps_line(summary: Summary) -> str:
             f"{pct(caps.p_capped)} of paths), by design: not a shortfall.")
 
 
+def convergence_line(summary: Summary) -> str:
+    """The estimate's batch-means error, and the paths a 95 % interval of ±0.1 point would need."""
+    last = summary.convergence.checkpoints[-1]
+    need = summary.convergence.paths_for.get("0.001")
+    wanted = "-" if need is None else f"{need:,}"
+    return (f"Convergence: P(short) {pct(last.p_shortfall, digits=2)} ± {pct(last.se, digits=2)} (batch means of "
+            f"{summary.convergence.batch_paths} paths) at {last.paths:,} paths; ±0.1 point (95 %) needs {wanted} paths.")
+
+
 def lending_line(summary: Summary) -> str:
     lend = summary.lending
     return (f"Lending: {money(lend.originated_mean)} CNY m originated on average "
@@ -119,3 +128,5 @@ def print_summary(summary: Summary, console: Console) -> None:
     if summary.caps:
         console.print(caps_line(summary))
     console.print(lending_line(summary))
+    if summary.convergence:
+        console.print(convergence_line(summary))

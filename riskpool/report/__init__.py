@@ -244,6 +244,8 @@ def _run_report(folder: Contents, manifest: dict[str, Any], lang: Lang) -> tuple
          join(figure(figures.fan_chart(months, ["fund", *funded_tiers(summary)], summary, lang), "fan-chart"),
               note(t("report.balances_note", lang)))),
         ("survival", t("report.sec_survival", lang), figure(figures.survival_chart(summary, lang), "survival-chart")),
+        *([("convergence", t("report.sec_convergence", lang), _convergence(summary, lang))]
+          if summary.convergence else []),
         ("weakest", t("report.sec_weakest", lang), _weakest(summary, lang)),
         ("parties", t("report.sec_parties", lang), _parties(summary, lang)),
         *([("banks", t("report.sec_banks", lang), _banks(summary, lang))] if summary.banks else []),
@@ -292,6 +294,16 @@ def _capital(summary: Summary, lang: Lang) -> Html:
     head = [t("report.scope", lang), t("capital", lang), t("required_q95", lang), t("required_q99", lang),
             t("report.cover_99", lang)]
     return join(table(head, rows, "lrrrr", cls="groups"), note(t("report.capital_note", lang)))
+
+
+def _convergence(summary: Summary, lang: Lang) -> Html:
+    c = summary.convergence
+    rows = [[f"{k.paths:,}", percent(k.p_shortfall, digits=2), percent(k.se, digits=2)] for k in c.checkpoints]
+    head = [t("param.simulation.paths", lang), t("p_shortfall", lang), t("report.batch_se", lang)]
+    need = {x: "–" if n is None else f"{n:,}" for x, n in c.paths_for.items()}
+    return join(table(head, rows, "rrr"),
+                note(t("report.convergence_note", lang, batch=c.batch_paths, p1=need["0.01"], p05=need["0.005"],
+                       p01=need["0.001"])))
 
 
 def _weakest(summary: Summary, lang: Lang) -> Html:

@@ -25,10 +25,10 @@ from .. import scenario as scenario_mod
 from ..engine import simulate
 from ..fatestore import FateStore
 from ..files.atomic import atomic_write, json_text
+from ..metrics import Z95
 from ..scenario import Problem, ScenarioError
 from ..structure import SLOT_TIERS, compile_structure
 
-Z95 = 1.959963984540054
 MAX_SCALE = 1024.0
 RELATIVE_TOLERANCE = 1e-3
 ANSWER_FILE = "size.json"
