@@ -32,6 +32,7 @@ from .reproduce import verify as verify_manifest
 from .run import Run, paired_se, simulate
 from .scenario import NO_VALUE, Problem, Scenario, ScenarioError
 from .structure import compile_structure
+from .uncertainty import block_structure
 from .study import sensitivity as sens
 from .study import sizing
 from .study.backends import Progress, open_backend
@@ -307,4 +308,5 @@ def trace(scenario: ScenarioLike, path: int = 0, *, seed: int | None = None) -> 
     # the block holds as many paths as it would in a run of max(paths, K + 1) paths
     in_block = min(BLOCK_PATHS, max(s.simulation.paths, path + 1) - block * BLOCK_PATHS)
     st = compile_structure(s)
-    return Trace(path, s.simulation.seed, simulate_path(st, sample_block(st, s.simulation.seed, block, in_block), k))
+    fst = block_structure(s, st, s.simulation.seed, block)  # the block's parameters, if uncertain
+    return Trace(path, s.simulation.seed, simulate_path(st, sample_block(fst, s.simulation.seed, block, in_block), k))

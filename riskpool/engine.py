@@ -34,9 +34,10 @@ from .importance import (
 from .fatestore import FateStore, hand_over, take_over
 from .ledger import BANK_COLUMNS, COUNTY_COLUMNS, NODE_COLUMNS, PATH_COLUMNS, YEAR_COLUMNS, LedgerResult, run_ledger
 from .limits import check_resources
-from .scenario import Scenario
+from .scenario import Problem, Scenario, ScenarioError
 from .spool import Spool, remove_stale
 from .structure import Structure, compile_structure
+from .uncertainty import block_structure
 
 HUGE_PAGE_ARRAY_BYTES = 4 * 2**20  # numpy asks for huge pages from this size on (numpy/_core/src/multiarray/alloc.c)
 Progress = Callable[[int, int], None]  # (paths done, paths in all)
@@ -185,6 +186,9 @@ def simulate(
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}")
+    if method != "plain" and scenario.uncertainty.spreads():
+        raise ScenarioError([Problem("method", method, "parameter uncertainty ([uncertainty]) runs with plain sampling "
+                                     "only: the importance shift is found for one set of parameters")])
     if method == "auto":
         return _simulate_auto(scenario, paths=paths, seed=seed, workers=workers, blocks_per_task=blocks_per_task,
                               progress=progress, spool_folder=spool_folder, spool=spool, fate_store=fate_store)
@@ -270,7 +274,8 @@ def run_task(res: Results, task: list[tuple[int, int]], first_block: int = 0,
     for k, (block, n) in enumerate(task):
         start = (block - first_block) * BLOCK_PATHS
         rows = slice(start, start + n)
-        fates = sample_block(st, res.seed, block, n, shift) if store is None else store.sample(st, res.seed, block, n, shift)
+        fst = block_structure(res.scenario, st, res.seed, block)  # the block's parameters, if uncertain
+        fates = sample_block(fst, res.seed, block, n, shift) if store is None else store.sample(fst, res.seed, block, n, shift)
         if shift is not None:
             res.weight[rows] = likelihood_ratio(fates.systematic, shift)
         out = LedgerResult(res.paths[rows], res.nodes[rows], res.counties[rows], res.balance[rows], sums.covered[k],

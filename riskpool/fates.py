@@ -26,7 +26,8 @@ from .structure import Structure
 
 BLOCK_PATHS = 250
 # appending a stream leaves the others as they were: child k of a block's seed is the same for any count
-STREAMS = ("systematic", "city", "counts", "months", "sizes", "defaults", "recovery", "delay", "sale", "kind", "bank")
+STREAMS = ("systematic", "city", "counts", "months", "sizes", "defaults", "recovery", "delay", "sale", "kind", "bank",
+           "parameters")
 NO_DEFAULT = np.int32(2**30)
 
 

@@ -18,13 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Results
+from .engine import Results, plan_blocks
 from .fates import BLOCK_PATHS
 from .importance import effective_sample_size
 from .structure import SLOT_TIERS
+from .uncertainty import block_parameters, split
 from .summary import (
     Appropriation,
     Bank,
+    ParameterSpread,
     Checkpoint,
     Convergence,
     FundYear,
@@ -240,7 +242,25 @@ def summarize(res: Results) -> Summary:
         indicators=indicator_summary(res) if st.indicators else None,
         banks=bank_summaries(res) if st.banks.n else None,
         convergence=convergence_summary(res),
+        uncertainty=parameter_spread(res) if res.scenario.uncertainty.spreads() else None,
     )
+
+
+def parameter_spread(res: Results) -> ParameterSpread:
+    """Each block's parameters and shortfall share, and the split of their spread (docs/model.md 2.7)."""
+    short = res.fund_shortfall()
+    blocks = plan_blocks(res.n_paths)
+    shares, sizes = [], []
+    parameters: dict[str, list[float]] = {path: [] for path, _ in res.scenario.uncertainty.spreads()}
+    for block, n in blocks:
+        shares.append(float(short[block * BLOCK_PATHS : block * BLOCK_PATHS + n].mean()))
+        sizes.append(n)
+        for path, value in block_parameters(res.scenario, res.seed, block).items():
+            parameters[path].append(value)
+    parts = split(shares, sizes)
+    low, high = (float(1 - q) for q in np.quantile(shares, [0.975, 0.025], method=QUANTILE_METHOD))
+    return ParameterSpread(len(blocks), parameters, shares, parts["total_sd"], parts["monte_carlo_sd"],
+                           parts["parameter_sd"], low, high)
 
 
 Z95 = 1.959963984540054  # two-sided 95 % point of the standard normal

@@ -177,6 +177,29 @@ class Bank(_Section):
     shares: Shares | None = Field(None, json_schema_extra=_unit("fraction"))
 
 
+class Spread(_Section):
+    """A parameter's uncertainty: uniform on [low, high], or one of ``values`` (a calibration's
+    sample, say), equally likely; in the parameter's own unit."""
+
+    low: Annotated[float, Field(ge=0.0, le=1.0)] | None = Field(None, json_schema_extra=_unit("fraction"))
+    high: Annotated[float, Field(ge=0.0, le=1.0)] | None = Field(None, json_schema_extra=_unit("fraction"))
+    values: list[Fraction] | None = Field(None, min_length=1, max_length=10_000, json_schema_extra=_unit("fraction"))
+
+
+class Uncertainty(_Section):
+    """Parameters drawn afresh for each block of paths (docs/model.md section 2.7)."""
+
+    annual_pd: Spread | None = None
+    asset_correlation: Spread | None = None
+    recovery_mean: Spread | None = None
+
+    def spreads(self) -> list[tuple[str, Spread]]:
+        """(scenario path, spread) of the uncertain parameters, in the order they are drawn."""
+        named = (("credit.annual_pd", self.annual_pd), ("credit.asset_correlation", self.asset_correlation),
+                 ("collateral.recovery_mean", self.recovery_mean))
+        return [(path, spread) for path, spread in named if spread is not None]
+
+
 class Parties(_Section):
     guarantor: Guarantor = Field(default_factory=Guarantor)
     insurer: Insurer = Field(default_factory=Insurer)
@@ -226,6 +249,7 @@ class Scenario(_Section):
     products: list[Product] = Field(default_factory=list, max_length=20, json_schema_extra=_unit("text", added=True))
     layers: Layers = Field(default_factory=Layers, json_schema_extra=_unit("text", added=True))
     banks: list[Bank] = Field(default_factory=list, max_length=200, json_schema_extra=_unit("text", added=True))
+    uncertainty: Uncertainty = Field(default_factory=Uncertainty, json_schema_extra=_unit("text", added=True))
 
     @property
     def horizon_months(self) -> int:
@@ -679,7 +703,38 @@ def semantic_problems(s: Scenario) -> list[Problem]:
     problems += _region_problems(s.regions)
     problems += _product_problems(s)
     problems += _bank_problems(s)
+    problems += _uncertainty_problems(s)
     return problems
+
+
+def _uncertainty_problems(s: Scenario) -> list[Problem]:
+    """Each spread is a range or a list, and every value it can draw makes a valid scenario."""
+    problems: list[Problem] = []
+    for path, spread in s.uncertainty.spreads():
+        where = f"uncertainty.{path.split('.')[-1]}"
+        ranged = spread.low is not None or spread.high is not None
+        if ranged == (spread.values is not None) or (ranged and (spread.low is None or spread.high is None)):
+            problems.append(Problem(where, NO_VALUE, "give either low and high (a uniform range) or values (a list)"))
+            continue
+        if ranged and spread.low > spread.high:
+            problems.append(Problem(f"{where}.low", spread.low, f"must not exceed high ({spread.high})"))
+            continue
+        for value in sorted({*(spread.values or ()), *((spread.low, spread.high) if ranged else ())}):
+            try:
+                validate(_with(s, path, value))
+            except ScenarioError as exc:
+                problems.append(Problem(where, value, f"this value makes the scenario invalid: {exc.problems[0]}"))
+                break
+    return problems
+
+
+def _with(s: Scenario, path: str, value: float) -> dict[str, Any]:
+    """The scenario's data with ``path`` set to ``value`` and no uncertainty (one block's scenario)."""
+    raw = s.canonical()
+    raw.pop("uncertainty", None)
+    section, key = path.split(".")
+    raw[section][key] = value
+    return raw
 
 
 def _bank_problems(s: Scenario) -> list[Problem]:

@@ -208,6 +208,21 @@ class Convergence:
 
 
 @dataclass(frozen=True)
+class ParameterSpread:
+    """How the whole fund's shortfall varies over the blocks' parameter draws (docs/model.md 2.7):
+    the spread of the blocks' shortfall shares, split into Monte Carlo noise and parameters."""
+
+    blocks: int
+    parameters: dict[str, list[float]]  # scenario path -> the value each block drew
+    block_p_shortfall: list[float]
+    total_sd: float
+    monte_carlo_sd: float
+    parameter_sd: float
+    sufficiency_q025: float  # 2.5 % and 97.5 % quantiles of the blocks' sufficiency
+    sufficiency_q975: float
+
+
+@dataclass(frozen=True)
 class Summary:
     """Every figure of a run (docs/model.md sections 6 and 8)."""
 
@@ -228,6 +243,7 @@ class Summary:
     indicators: dict[str, list[FundYear]] | None = None  # only with simulation.indicators: each fund node, by year
     banks: dict[str, Bank] | None = None  # only with [[banks]]: by bank id, in file order
     convergence: Convergence | None = None  # absent from summaries of older runs
+    uncertainty: ParameterSpread | None = None  # only with [uncertainty]
 
     def to_json(self) -> dict[str, Any]:
         """The content of ``summary.json`` (a part that does not apply to the run is left out)."""
@@ -243,7 +259,7 @@ class Summary:
         return _build(cls, {**dict.fromkeys(OPTIONAL), **data})
 
 
-OPTIONAL = ("sampling", "caps", "budget", "indicators", "banks", "convergence")  # parts of a summary left out of summary.json when they do not apply
+OPTIONAL = ("sampling", "caps", "budget", "indicators", "banks", "convergence", "uncertainty")  # parts of a summary left out of summary.json when they do not apply
 
 
 def _build(kind: Any, data: Any) -> Any:

@@ -98,6 +98,15 @@ def convergence_line(summary: Summary) -> str:
             f"{summary.convergence.batch_paths} paths) at {last.paths:,} paths; ±0.1 point (95 %) needs {wanted} paths.")
 
 
+def uncertainty_line(summary: Summary) -> str:
+    """How much of the blocks' spread comes from the parameters, and the sufficiency range it gives."""
+    u = summary.uncertainty
+    return (f"Parameter uncertainty ({u.blocks} blocks, each with its own draw): sufficiency "
+            f"{pct(u.sufficiency_q025)} - {pct(u.sufficiency_q975)} over the blocks (95 %); sd of the blocks' "
+            f"P(short) {pct(u.total_sd, digits=2)}, of which Monte Carlo {pct(u.monte_carlo_sd, digits=2)}, "
+            f"parameters {pct(u.parameter_sd, digits=2)}.")
+
+
 def lending_line(summary: Summary) -> str:
     lend = summary.lending
     return (f"Lending: {money(lend.originated_mean)} CNY m originated on average "
@@ -130,3 +139,5 @@ def print_summary(summary: Summary, console: Console) -> None:
     console.print(lending_line(summary))
     if summary.convergence:
         console.print(convergence_line(summary))
+    if summary.uncertainty:
+        console.print(uncertainty_line(summary))

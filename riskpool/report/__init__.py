@@ -50,7 +50,7 @@ PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 
 OWN_TABLES = {"sharing.bands"}  # lists of tables, shown as tables of their own
 # parts added after the first format ("layers") show only when a run uses them (in its canonical scenario)
-SCENARIO_PARTS = ("meta", "simulation", "credit", "collateral", "sharing", "rules", "parties", "layers")
+SCENARIO_PARTS = ("meta", "simulation", "credit", "collateral", "sharing", "rules", "parties", "layers", "uncertainty")
 LISTS = ("products", "banks")  # lists of tables added after the first format, shown when given
 # region fields added after the first format: a column of the regions' table when some region sets one
 ADDED_REGION_FIELDS = ("annual_cap", "tiers", "topup_rule", "target_balance", "target_reserve_ratio", "topup_budget",
@@ -246,6 +246,8 @@ def _run_report(folder: Contents, manifest: dict[str, Any], lang: Lang) -> tuple
         ("survival", t("report.sec_survival", lang), figure(figures.survival_chart(summary, lang), "survival-chart")),
         *([("convergence", t("report.sec_convergence", lang), _convergence(summary, lang))]
           if summary.convergence else []),
+        *([("uncertainty", t("report.sec_uncertainty", lang), _uncertainty(summary, lang))]
+          if summary.uncertainty else []),
         ("weakest", t("report.sec_weakest", lang), _weakest(summary, lang)),
         ("parties", t("report.sec_parties", lang), _parties(summary, lang)),
         *([("banks", t("report.sec_banks", lang), _banks(summary, lang))] if summary.banks else []),
@@ -304,6 +306,17 @@ def _convergence(summary: Summary, lang: Lang) -> Html:
     return join(table(head, rows, "rrr"),
                 note(t("report.convergence_note", lang, batch=c.batch_paths, p1=need["0.01"], p05=need["0.005"],
                        p01=need["0.001"])))
+
+
+def _uncertainty(summary: Summary, lang: Lang) -> Html:
+    u = summary.uncertainty
+    paths = list(u.parameters)
+    rows = [[str(b), *(as_given(round(u.parameters[p][b], 6)) for p in paths), percent(u.block_p_shortfall[b], digits=2)]
+            for b in range(u.blocks)]
+    head = [t("report.uncertainty_block", lang), *(param_label(p, lang) for p in paths), t("p_shortfall", lang)]
+    text = t("report.uncertainty_note", lang, total=percent(u.total_sd, digits=2), mc=percent(u.monte_carlo_sd, digits=2),
+             param=percent(u.parameter_sd, digits=2), low=percent(u.sufficiency_q025), high=percent(u.sufficiency_q975))
+    return join(note(text), el("div", table(head, rows, "r" * len(head)), class_="wide"))
 
 
 def _weakest(summary: Summary, lang: Lang) -> Html:

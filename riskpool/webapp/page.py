@@ -201,6 +201,8 @@ def show_result(base: Scenario, edited: Scenario | None, lang: Lang) -> None:
     st.caption(t("ran_in", lang, paths=a.summary.paths, seed=a.summary.seed, seconds=result["seconds"],
                   cached=cached))
     cards(a.summary, lang)
+    if a.summary.uncertainty:
+        st.caption(uncertainty_caption(a.summary, lang))
     names = ("tab_balances", "tab_regions", "tab_parties", "tab_survival", "tab_explore", "tab_compare", "tab_export")
     tabs = dict(zip(names, st.tabs([t(n, lang) for n in names], key="result_tabs")))
     with tabs["tab_balances"]:
@@ -217,6 +219,13 @@ def show_result(base: Scenario, edited: Scenario | None, lang: Lang) -> None:
         compare(base, a, lang)
     with tabs["tab_export"]:
         export(a, result["sha"], lang)
+
+
+def uncertainty_caption(summary: Summary, lang: Lang) -> str:
+    """The sufficiency range over the blocks' parameter draws, and the spread's two parts."""
+    u = summary.uncertainty
+    return t("uncertainty_caption", lang, low=percent(u.sufficiency_q025), high=percent(u.sufficiency_q975),
+             param=percent(u.parameter_sd, digits=2), mc=percent(u.monte_carlo_sd, digits=2))
 
 
 def cards(summary: Summary, lang: Lang) -> None:
