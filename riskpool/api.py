@@ -178,8 +178,7 @@ def size(scenario: ScenarioLike, target: float = 0.95, *, node: str | None = Non
     folder = None if out is None else Path(out)
     started = datetime.now(timezone.utc)
     sizing.check_target(target)
-    sizer = sizing.Sizer(base.canonical(), node, tier, paths, base.simulation.seed, workers, keep_leverage)
-    sizer.progress = progress
+    sizer = sizing.Sizer(base.canonical(), node, tier, paths, base.simulation.seed, workers, keep_leverage, progress)
     if folder is not None:
         writable_folder(folder)
     answer = sizing.search(sizer, target)

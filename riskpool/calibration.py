@@ -13,13 +13,13 @@ from __future__ import annotations
 import csv
 import io
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy import optimize, special, stats
 
-from .scenario import Problem, ScenarioError
+from .scenario import NO_VALUE, Problem, ScenarioError
 
 # the factor's grid: the trapezoid rule on [-12, 12] in steps of 0.005. Gauss-Hermite nodes (96 of
 # them) were tried and missed by 1e-2 in log L when a year's defaults sit far in the factor's tail
@@ -75,7 +75,6 @@ class Calibration:
     defaults: int
     years: int
     log_likelihood: float | None = None
-    notes: list[str] = field(default_factory=list)
 
     def overrides(self) -> dict[str, float]:
         """The identified estimates as scenario overrides (path: value)."""
@@ -118,7 +117,7 @@ def read_history(source: str | Path | bytes) -> History:
     if problems:
         raise ScenarioError(problems)
     if not cells:
-        raise ScenarioError([Problem("history", NO_ROWS, "has no rows")])
+        raise ScenarioError([Problem("history", NO_VALUE, "has no rows")])
     years = tuple(sorted({y for y, _ in cells}))
     groups = tuple(sorted({g for _, g in cells}))
     at_risk = np.zeros((len(years), len(groups)), dtype=np.int64)
@@ -151,9 +150,6 @@ def read_disposals(source: str | Path | bytes) -> tuple[np.ndarray, np.ndarray]:
     if problems:
         raise ScenarioError(problems)
     return np.array(recoveries), np.array(delays)
-
-
-NO_ROWS = ""
 
 
 def _csv_rows(source: str | Path | bytes, what: str) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
@@ -249,7 +245,6 @@ def calibrate(history: History, recoveries: np.ndarray | None = None, delays: np
     """Every parameter the data identify, with its 95 % interval; the others refused with the reason."""
     n, d = history.loan_years, int(history.defaults.sum())
     estimates: dict[str, Estimate] = {}
-    notes: list[str] = []
     log_l = None
     if d == 0:
         bound = 1 - 0.05 ** (1 / n) if n else 1.0
@@ -275,7 +270,7 @@ def calibrate(history: History, recoveries: np.ndarray | None = None, delays: np
         estimates.update(_beta_fit(recoveries))
     if delays is not None:
         estimates.update(_gamma_fit(delays[np.isfinite(delays)]))
-    return Calibration(estimates, n, d, history.years_with_loans, log_l, notes)
+    return Calibration(estimates, n, d, history.years_with_loans, log_l)
 
 
 def _profile_pd(h: History, pd: float, fixed_rho: float | None) -> float:

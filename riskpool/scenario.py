@@ -721,19 +721,21 @@ def _uncertainty_problems(s: Scenario) -> list[Problem]:
             continue
         for value in sorted({*(spread.values or ()), *((spread.low, spread.high) if ranged else ())}):
             try:
-                validate(_with(s, path, value))
+                validate(with_parameters(s, {path: value}))
             except ScenarioError as exc:
                 problems.append(Problem(where, value, f"this value makes the scenario invalid: {exc.problems[0]}"))
                 break
     return problems
 
 
-def _with(s: Scenario, path: str, value: float) -> dict[str, Any]:
-    """The scenario's data with ``path`` set to ``value`` and no uncertainty (one block's scenario)."""
+def with_parameters(s: Scenario, values: dict[str, float]) -> dict[str, Any]:
+    """The scenario's data with each ``section.key`` path set to its value and no uncertainty
+    (one block's scenario, docs/model.md section 2.7)."""
     raw = s.canonical()
     raw.pop("uncertainty", None)
-    section, key = path.split(".")
-    raw[section][key] = value
+    for path, value in values.items():
+        section, key = path.split(".")
+        raw[section][key] = value
     return raw
 
 

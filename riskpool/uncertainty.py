@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from .fates import block_streams
-from .scenario import Scenario, Spread, validate
+from .scenario import Scenario, Spread, validate, with_parameters
 from .structure import Structure, compile_structure
 
 
@@ -35,14 +35,7 @@ def block_parameters(s: Scenario, seed: int, block: int) -> dict[str, float]:
 def block_structure(s: Scenario, st: Structure, seed: int, block: int) -> Structure:
     """The structure a block's fates are sampled with: the scenario's, with the block's parameters."""
     values = block_parameters(s, seed, block)
-    if not values:
-        return st
-    raw = s.canonical()
-    raw.pop("uncertainty")
-    for path, value in values.items():
-        section, key = path.split(".")
-        raw[section][key] = value
-    return compile_structure(validate(raw))
+    return compile_structure(validate(with_parameters(s, values))) if values else st
 
 
 def split(block_p: list[float], block_paths: list[int]) -> dict[str, float]:

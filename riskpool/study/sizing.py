@@ -78,7 +78,7 @@ class Sizer:
     """Sufficiency of one fund, tier or node as a function of the scale of its funds (cached)."""
 
     def __init__(self, raw: dict[str, Any], node: str | None, tier: str | None, paths: int, seed: int, workers: int,
-                 keep_leverage: bool = False):
+                 keep_leverage: bool = False, progress: Callable[[int, int], None] | None = None):
         raw = copy.deepcopy(raw)
         if not keep_leverage:
             raw.setdefault("rules", {})["leverage"] = 0
@@ -99,7 +99,7 @@ class Sizer:
         self.capital_now = float(sum(r.fund for r in base.regions if r.id in self.scaled))
         self.cache: dict[float, np.ndarray] = {}
         self.store = FateStore()  # every scale has the same fates: sampled once, reused by each step
-        self.progress: Callable[[int, int], None] | None = None  # called with (scales tried, 0) after each
+        self.progress = progress  # called with (scales tried, 0) after each
 
     def scenario_at(self, scale: float) -> scenario_mod.Scenario:
         raw = copy.deepcopy(self.raw)

@@ -321,16 +321,13 @@ def compare(base: Scenario, a: analysis.Analysis, lang: Lang) -> None:
         st.info(t("compare_same", lang))
         return
     st.caption(t("changed_params", lang, items=", ".join(f"{k} = {v}" for k, v in edits.items())))
-    original = _analysed(*_sha_and(controls.edit(base, {k: v for k, v in edits.items() if k.startswith("simulation.")})))
+    original_scenario = controls.edit(base, {k: v for k, v in edits.items() if k.startswith("simulation.")})
+    original = _analysed(original_scenario.sha256(), original_scenario)
     rows = views.compare(original.summary, a.summary)
     se = analysis.paired_se(original, a)
     st.dataframe(pd.DataFrame([_comparison_row(key, old, new, se.get(key), lang) for key, old, new in rows]),
                  hide_index=True)
     st.caption(t("paired_note", lang))
-
-
-def _sha_and(s: Scenario) -> tuple[str, Scenario]:
-    return s.sha256(), s
 
 
 def _comparison_row(key: str, old: float | None, new: float | None, se: float | None, lang: Lang) -> dict[str, str]:
