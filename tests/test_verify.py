@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import riskpool
-from riskpool import cli, scenario
+from riskpool import cli, precompile, scenario
 from riskpool.engine import simulate
 from riskpool.fates import BLOCK_PATHS
 from riskpool.files import provenance
@@ -570,14 +570,17 @@ def git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True, timeout=60).stdout
 
 
-def built_version_file(source: Path, out: Path) -> str:
-    """Build riskpool's wheel from ``source`` (as ``pip install .`` does) and read its _version.py."""
+def built_wheel(source: Path, out: Path, precompile: bool = True) -> tuple[str, list[str]]:
+    """Build riskpool's wheel from ``source`` (as ``pip install .`` does): its _version.py, and
+    the kernels whose numba cache index it carries (riskpool/__pycache__/*.nbi)."""
+    env = {**os.environ, "RISKPOOL_PRECOMPILE": "1" if precompile else "0"}
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(source)],
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     (wheel,) = out.glob("riskpool-*.whl")
     with zipfile.ZipFile(wheel) as zf:
-        return zf.read("riskpool/_version.py").decode()
+        cached = [Path(name).name.split("-")[0] for name in zf.namelist() if name.endswith(".nbi")]
+        return zf.read("riskpool/_version.py").decode(), sorted(cached)
 
 
 @pytest.mark.skipif(not (ROOT / ".git").exists(), reason="needs the git checkout riskpool is built from")
@@ -586,7 +589,8 @@ def test_an_installed_package_knows_its_version_commit_and_dirty_flag(tmp_path: 
     git(tmp_path, "clone", "-q", str(ROOT), str(clone))
     # the clone is committed with this tree's build configuration and package, so that the
     # build under test is the one of the code being tested
-    shutil.copy2(ROOT / "pyproject.toml", clone / "pyproject.toml")
+    for name in ("pyproject.toml", "setup.py"):
+        shutil.copy2(ROOT / name, clone / name)
     shutil.rmtree(clone / "riskpool")
     shutil.copytree(ROOT / "riskpool", clone / "riskpool", ignore=shutil.ignore_patterns("__pycache__", "_version.py"))
     git(clone, "add", "-A")
@@ -594,13 +598,20 @@ def test_an_installed_package_knows_its_version_commit_and_dirty_flag(tmp_path: 
         "-m", "the tree under test")
     head = git(clone, "rev-parse", "HEAD").strip()
     built: dict[str, Any] = {}
-    exec(built_version_file(clone, tmp_path / "clean"), built)  # noqa: S102 - the file the build just wrote
+    version_file, cached = built_wheel(clone, tmp_path / "clean")
+    exec(version_file, built)  # noqa: S102 - the file the build just wrote
     assert built["__commit__"] == "g" + head[: len(built["__commit__"]) - 1] and len(built["__commit__"]) >= 8
     assert built["__dirty__"] is False and "+g" in built["__version__"] and built["__version__"] != "0.1.0"
+    # the wheel carries every kernel a run calls (docs/performance.md; tests/test_precompile.py
+    # shows that these are all a run needs), and those they call, compiled with them
+    called = {name.removeprefix("riskpool.") for name in precompile.precompile()}
+    assert called >= {"ledger._ledger_block", "fates.place_loans"} and set(cached) >= called, cached
     (clone / "riskpool" / "cli.py").write_text("# edited\n", encoding="utf-8")
     dirty: dict[str, Any] = {}
-    exec(built_version_file(clone, tmp_path / "dirty"), dirty)  # noqa: S102
+    version_file, cached = built_wheel(clone, tmp_path / "dirty", precompile=False)
+    exec(version_file, dirty)  # noqa: S102
     assert dirty["__dirty__"] is True and ".d" in dirty["__version__"], dirty["__version__"]
+    assert cached == []  # RISKPOOL_PRECOMPILE=0 builds without them
 
 
 # --------------------------------------------------------------------------- how the run was split
