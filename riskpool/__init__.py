@@ -15,7 +15,7 @@ from typing import Any
 from .files.provenance import __version__
 
 __all__ = ["Calibration", "FateStore", "Problem", "Run", "Scenario", "ScenarioError", "SensitivityResult", "SizeResult", "Summary", "SweepResult",
-           "Trace", "__version__", "calibrate", "calibrated", "load", "open_sweep", "paired_se", "render_report", "sensitivity", "simulate", "size", "sweep", "to_toml",
+           "Trace", "Workspace", "__version__", "calibrate", "calibrated", "compare", "load", "open_sweep", "paired_se", "render_report", "sensitivity", "simulate", "size", "sweep", "to_toml",
            "trace", "verify", "write_report"]
 
 

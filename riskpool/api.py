@@ -29,7 +29,7 @@ from .files.manifest import command_line, write_manifest, write_sweep_manifest
 from .files.verify import Report
 from .reproduce import DEFAULT_POINTS
 from .reproduce import verify as verify_manifest
-from .run import Run, paired_se, simulate
+from .run import Run, compare, paired_se, simulate
 from .scenario import NO_VALUE, Problem, Scenario, ScenarioError
 from .structure import compile_structure
 from .uncertainty import block_structure
@@ -41,11 +41,12 @@ from .study.store import NODES_FILE, PATHS_FILE, POINTS_FILE
 from .study.sweep import execute as execute_sweep
 from .study.sweep import prepare
 from .summary import Summary
+from .workspace import Workspace
 
 ScenarioLike = Scenario | str | Path
 Overrides = Mapping[str, Any] | Sequence[str] | None
 
-__all__ = ["Calibration", "FateStore", "Problem", "Run", "Scenario", "ScenarioError", "SensitivityResult", "Summary", "SizeResult", "SweepResult", "Trace", "calibrate", "calibrated", "load", "open_sweep", "paired_se",
+__all__ = ["Calibration", "FateStore", "Problem", "Run", "Scenario", "ScenarioError", "SensitivityResult", "Summary", "SizeResult", "SweepResult", "Trace", "Workspace", "calibrate", "calibrated", "compare", "load", "open_sweep", "paired_se",
            "render_report", "sensitivity", "simulate", "size", "sweep", "to_toml", "trace", "verify", "write_report"]
 
 

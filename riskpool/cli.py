@@ -176,9 +176,10 @@ def _points(text: str) -> int | None:
 def report(
     folder: Annotated[Path, typer.Argument(metavar="DIR", help="A result folder (the one holding manifest.json).")],
     lang: Annotated[str, typer.Option(help="Language of the report: zh (Chinese) or en (English).")] = "en",
-    out: Annotated[Optional[Path], typer.Option(help="HTML file to write (default: DIR/report.html, DIR/report.zh.html in Chinese).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="HTML file to write (default: DIR/report.html, DIR/report.zh.html in Chinese); "
+                                                     "FILE.xlsx writes a run's Excel workbook instead.")] = None,
 ) -> None:
-    """Write a self-contained HTML report of a result folder, to file or print to PDF."""
+    """Write a self-contained HTML report of a result folder (to read, or print to PDF), or a run's Excel workbook."""
     from . import api as rp
 
     try:

@@ -6,6 +6,8 @@ DataFrames, writes its result folder, and renders its report, without a folder o
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,8 @@ from .fatestore import FateStore
 from .files.manifest import command_line
 from .files.runfolder import months_table, nodes_table, paths_table, run_files, write_run
 from .metrics import summarize
-from .scenario import Scenario
+from .present import views
+from .scenario import NO_VALUE, Problem, Scenario, ScenarioError
 from .summary import Summary
 
 
@@ -86,6 +89,12 @@ class Run:
 
         return report.render(self.files(), report.parse_lang(lang))
 
+    def workbook(self, lang: str = "en") -> bytes:
+        """The Excel workbook of this run's summary (.xlsx bytes; riskpool.present.workbook)."""
+        from . import report
+
+        return report.workbook(self.files(), report.parse_lang(lang))
+
     def release(self) -> None:
         """Delete a large run's per-path results from disk (nothing to do for a run in memory)."""
         self.results.release()
@@ -102,6 +111,27 @@ def paired_se(base: Run, edited: Run) -> dict[str, float]:
     paths (sufficiency of the fund and each tier, payouts, unpaid, bank and insurer losses), for
     two runs on common random numbers (the same seed and paths)."""
     return metrics.paired_se(base.results, edited.results)
+
+
+def compare(runs: Mapping[str, Run]) -> pd.DataFrame:
+    """The figures of named runs side by side (one row per figure, a column per run), and each
+    run's difference from the first with its standard error on common random numbers (``se``:
+    NaN where a run's seed or paths differ from the first's, so that the difference is not paired)."""
+    if not runs:
+        raise ScenarioError([Problem("runs", NO_VALUE, "at least one run to compare")])
+    names = list(runs)
+    first = runs[names[0]]
+    paired = {name: paired_se(first, run) if (run.summary.seed, run.summary.paths) == (first.summary.seed,
+              first.summary.paths) else {} for name, run in runs.items()}
+    rows = []
+    for key, figure in views.COMPARED:
+        row: dict[str, Any] = {"figure": key, **{name: figure(run.summary) for name, run in runs.items()}}
+        for name in names[1:]:
+            a, b = row[names[0]], row[name]
+            row[f"{name} - {names[0]}"] = math.nan if a is None or b is None else b - a
+            row[f"se({name} - {names[0]})"] = paired[name].get(key, math.nan)
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None = None, workers: int = 1,

@@ -1,8 +1,9 @@
 """Take the screenshots of docs/analysts.md's walk-through of the web app.
 
 Starts the app on a free local port, drives Debian's chromium through Playwright as an analyst
-would (run the baseline, raise the default rate, look at the regions, explore, compare, switch
-to English) and writes PNG files into docs/img/.
+would (run the baseline, keep it in the workspace, raise the default rate and keep that too, look
+at the map of the regions, explore, compare, switch to English; then the map at phone width) and
+writes PNG files into docs/img/.
 
 Usage::
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect, sync_playwright
 
+from riskpool.present.labels import t
 from riskpool.webapp import launch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,6 +44,25 @@ def tab(page: Page, name: str) -> None:
     page.wait_for_timeout(1000)
 
 
+def keep(page: Page, name: str) -> None:
+    """Add the scenario on the page to the workspace of the compare tab, under ``name``."""
+    tab(page, "对比")
+    page.get_by_label("情景名称").fill(name)
+    page.get_by_label("情景名称").press("Enter")
+    page.get_by_role("button", name="加入工作区", exact=True).click()
+    page.wait_for_timeout(2500)
+
+
+def phone(page: Page, out: Path) -> Path:
+    """The region tab at phone width (390 CSS pixels)."""
+    page.get_by_role("button", name="运行", exact=True).wait_for(timeout=WAIT_MS)
+    run_and_wait(page, "运行")
+    tab(page, "地区")
+    path = out / "app-7-phone-zh.png"
+    page.screenshot(path=str(path))
+    return path
+
+
 def walk_through(page: Page, out: Path) -> list[Path]:
     shots = []
 
@@ -53,20 +74,28 @@ def walk_through(page: Page, out: Path) -> list[Path]:
     page.get_by_role("button", name="运行", exact=True).wait_for(timeout=WAIT_MS)
     run_and_wait(page, "运行")
     shot("1-baseline-zh")
+    keep(page, "基准")
     set_number(page, "年违约率", "0.0400")
     run_and_wait(page, "运行")
+    keep(page, "违约率 4%")
+    tab(page, "资金余额")
     shot("2-pd-doubled-zh")
     tab(page, "地区")
     shot("3-regions-zh")
     tab(page, "探索")
     page.get_by_role("button", name="计算热力图", exact=True).click()
-    page.locator('[data-testid="stPlotlyChart"]').last.wait_for(timeout=WAIT_MS)
+    page.locator(".js-plotly-plot").filter(has_text=t("heatmap_title", "zh")).wait_for(timeout=WAIT_MS)
     page.get_by_role("button", name="需要多少资金？", exact=True).click()
     page.get_by_text("需要约").wait_for(timeout=WAIT_MS)
     page.wait_for_timeout(1500)
     shot("4-explore-zh")
     tab(page, "对比")
     shot("5-compare-zh")
+    page.get_by_role("button", name="保存工作区（JSON）").scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)
+    path = out / "app-5b-workspace-zh.png"
+    page.screenshot(path=str(path))
+    shots.append(path)
     page.get_by_text("English", exact=True).click()
     page.get_by_role("button", name="Run", exact=True).wait_for(timeout=WAIT_MS)
     tab(page, "Balances")
@@ -90,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
             page.goto(f"http://127.0.0.1:{port}", wait_until="domcontentloaded")
             for path in walk_through(page, args.out):
                 print(path)
+            small = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
+            small.goto(f"http://127.0.0.1:{port}", wait_until="domcontentloaded")
+            print(phone(small, args.out))
             browser.close()
     finally:
         launch.stop(proc)

@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from riskpool import scenario as scenario_mod
+from riskpool.workspace import Workspace
 from riskpool.webapp import analysis, controls, launch
 from riskpool.webapp.page import APP_PATHS
 
@@ -134,6 +135,26 @@ def test_comparison_shows_the_original_beside_the_edit():
     assert compared, [list(t.columns) for t in tables]
     rows = compared[0].set_index("指标")
     assert rows.loc["现有资金", "修改后"] != rows.loc["现有资金", "原情景"]
+
+
+def test_workspace_compares_named_scenarios_and_saves_them_as_one_file():
+    at = run(fresh())
+    at.text_input(key="workspace_name").set_value("基准").run()
+    at.button(key="workspace_add").click().run()
+    at.number_input(key="funds.scale").set_value(0.2)
+    run(at)
+    at.text_input(key="workspace_name").set_value("资金减至两成").run()
+    at.button(key="workspace_add").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.multiselect(key="workspace_chosen").value == ["基准", "资金减至两成"]
+    tables = [d.value for d in at.dataframe if "基准" in d.value.columns]
+    assert tables, [list(d.value.columns) for d in at.dataframe]
+    rows = tables[0].set_index("指标")
+    change = rows.loc["充足率（期内不缺口概率）", "资金减至两成 相对参照的变化（± 标准误）"]
+    assert " ± " in change and change.startswith("-"), change  # smaller funds, paired error
+    saved = Workspace.from_json(at.session_state["workspace"].to_json())  # what the save button offers
+    assert list(saved.scenarios) == ["基准", "资金减至两成"]
+    assert saved.scenarios["资金减至两成"].sha256() != saved.scenarios["基准"].sha256()
 
 
 def test_explore_heatmap_and_sizing_answer():

@@ -19,6 +19,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from riskpool import scenario
+from riskpool.present import maps
+from riskpool.present.labels import t
 from riskpool.webapp import launch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,6 +96,45 @@ def test_change_the_default_rate_run_and_read_sufficiency_in_both_languages(serv
     assert page.get_by_role("spinbutton", name="Annual default rate (PD)").input_value() == "0.0800"
     page.screenshot(path=str(SCREENSHOTS / "app-en.png"), full_page=True)
     assert not errors, errors
+
+
+def test_the_region_tab_draws_a_polygon_for_every_county(server, browser):
+    """The baseline's counties are drawn from their boundaries (riskpool.present.maps), each county
+    with a fund among them, and hovering one names it."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page.goto(server, wait_until="domcontentloaded")
+    page.get_by_role("button", name="运行", exact=True).wait_for(timeout=STARTUP_SECONDS * 1000)
+    press_run(page, "运行")
+    fund_sufficiency(page)
+    page.get_by_role("tab", name="地区", exact=True).click()
+    the_map = page.locator(".js-plotly-plot").filter(has_text=t("map_title", "zh"))
+    polygons = the_map.locator("path.js-fill")  # a filled outline per county
+    counties = [r for r in scenario.load("hunan-baseline").regions if r.tier == "county"]
+    with_fund = [r for r in counties if r.fund is not None]
+    assert with_fund and all(maps.boundary(r.id) is not None for r in counties)
+    expect(polygons).to_have_count(len(counties), timeout=RESULT_SECONDS * 1000)  # one per county
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "app-map-zh.png"), full_page=True)
+
+
+def test_the_page_is_usable_at_phone_width(server, browser):
+    """At 390 CSS pixels (a phone held upright) the page runs, shows its answer and scrolls only
+    downwards: nothing is wider than the screen."""
+    page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                            has_touch=True)
+    page.goto(server, wait_until="domcontentloaded")
+    run = page.get_by_role("button", name="运行", exact=True)
+    run.wait_for(timeout=STARTUP_SECONDS * 1000)
+    run.click()
+    assert re.fullmatch(r"\d+\.\d %( ± \d+\.\d)?", fund_sufficiency(page))
+    page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=RESULT_SECONDS * 1000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    for tab in ("地区", "导出"):
+        page.get_by_role("tab", name=tab, exact=True).click()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, tab
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.get_by_role("tab", name="地区", exact=True).click()
+    page.screenshot(path=str(SCREENSHOTS / "app-phone-zh.png"))
 
 
 def test_invalid_shares_disable_running_in_the_browser(server, browser):

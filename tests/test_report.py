@@ -33,7 +33,7 @@ REFERENCE = REPO / "reports" / "hunan-baseline"
 REGENERATE = "riskpool report reports/hunan-baseline && riskpool report reports/hunan-baseline --lang zh"
 RUN_SECTIONS = {"sufficiency": "report.sec_sufficiency", "capital": "report.sec_capital", "balances": "report.sec_balances",
                 "survival": "report.sec_survival", "convergence": "report.sec_convergence", "weakest": "report.sec_weakest",
-                "parties": "report.sec_parties",
+                "regions": "regions_title", "parties": "report.sec_parties",
                 "lending": "report.sec_lending", "scenario": "report.sec_scenario", "methodology": "report.sec_method",
                 "audit": "report.sec_audit"}
 SWEEP_SECTIONS = {"sweep": "report.sec_sweep", "heatmap": "report.sec_heatmap", "points": "report.sec_points",
@@ -45,7 +45,7 @@ SIZE_SECTIONS = {"answer": "report.sec_answer", "scenario": "report.sec_scenario
 SECTIONS = {"run": RUN_SECTIONS, "sweep": SWEEP_SECTIONS, "sweep_text": SWEEP_SECTIONS,
             "sensitivity": SENSITIVITY_SECTIONS, "size": SIZE_SECTIONS}
 KINDS = list(SECTIONS)
-RUN_CHARTS = ["fan-chart", "survival-chart", "party-chart"]
+RUN_CHARTS = ["fan-chart", "survival-chart", "region-chart", "party-chart"]
 CHARTS = {"run": RUN_CHARTS, "sweep": ["heatmap-chart"], "sensitivity": ["sobol-p_shortfall", "sobol-payout_net_mean"],
           "size": []}
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -325,6 +325,8 @@ def open_in_browser(browser, page_file: Path, screenshot: Path) -> tuple[int, li
     page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {len(RUN_CHARTS)}",
                            timeout=30_000)
     assert page.locator("#fan-chart .scatterlayer .trace").count() > 0, "the fan chart drew its lines"
+    # the minimal scenario's one county (430104) is drawn from its boundary: one polygon on the map
+    assert page.locator("#region-chart path.js-fill").count() == 1, "the map drew the county"
     charts = page.locator(".js-plotly-plot").count()
     page.screenshot(path=str(screenshot))
     page.close()
@@ -345,3 +347,26 @@ def test_reports_draw_in_a_browser_offline(folders: dict[str, Path], tmp_path: P
         finally:
             browser.close()
     assert all((tmp_path / f"report-{lang}.png").stat().st_size > 10_000 for lang in LANGS)
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed (apt-get install chromium)")
+def test_reports_print_to_pdf_within_the_page(folders: dict[str, Path], tmp_path: Path) -> None:
+    """Printed from the browser (A4, 15 mm margins: 680 CSS pixels wide), no chart or table is
+    wider than the page, and each section starts a page of its own."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    page_file = report.write(folders["run"], "zh", tmp_path / "report.zh.html")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 1400})
+            page.goto(page_file.as_uri())
+            page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {len(RUN_CHARTS)}")
+            page.emulate_media(media="print")
+            widest = page.evaluate("Math.max(...[...document.querySelectorAll('.js-plotly-plot, table, pre')]"
+                                   ".map(e => e.getBoundingClientRect().width))")
+            pdf = page.pdf(format="A4", print_background=True)
+        finally:
+            browser.close()
+    assert 600 < widest <= 680, widest
+    pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf))
+    assert pages >= len(RUN_SECTIONS) + 1, pages  # the contents, then a page (or more) per section

@@ -6,6 +6,8 @@ months.parquet as a DataFrame, the scenario) and returns a ``plotly.graph_object
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -19,6 +21,7 @@ from .views import groups, parties
 
 SERIES_COLOURS = {"fund": "#1f4e79", "province": "#c0392b", "city": "#d68910", "county": "#27ae60"}
 NODE_COLOUR = "#6c3483"
+OVERLAY_COLOURS = ("#1f4e79", "#c0392b", "#27ae60", "#d68910", "#6c3483", "#17a589", "#7f8c8d", "#a04000")
 SHORTFALL_SCALE = "RdYlGn_r"  # green when safe, red when short
 SHORTFALL_RANGE = 0.10  # colour saturates at a 10 % shortfall probability
 SUFFICIENCY_TARGET = 0.95
@@ -82,6 +85,20 @@ def survival_chart(summary: Summary, lang: Lang) -> go.Figure:
     fig.update_xaxes(title=t("month", lang))
     fig.update_yaxes(title=t("survival", lang), tickformat=".0%", range=[min(low, SUFFICIENCY_TARGET) - 0.01, 1.005])
     return _layout(fig, t("survival_title", lang))
+
+
+def survival_overlay(summaries: Mapping[str, Summary], lang: Lang) -> go.Figure:
+    """The whole fund's survival curve of each named run, overlaid (the workspace's comparison)."""
+    fig = go.Figure()
+    for k, (name, summary) in enumerate(summaries.items()):
+        curve = np.asarray(summary.fund.survival, dtype=float)
+        fig.add_trace(go.Scatter(x=np.arange(1, len(curve) + 1), y=curve, name=name, mode="lines",
+                                 line={"color": OVERLAY_COLOURS[k % len(OVERLAY_COLOURS)], "width": 2.2, "shape": "hv"},
+                                 hovertemplate="%{x}: %{y:.2%}<extra>" + name + "</extra>"))
+    low = min((min(s.fund.survival) for s in summaries.values()), default=1.0)
+    fig.update_xaxes(title=t("month", lang))
+    fig.update_yaxes(title=t("survival", lang), tickformat=".0%", range=[min(low, SUFFICIENCY_TARGET) - 0.01, 1.005])
+    return _layout(fig, t("workspace_chart_title", lang))
 
 
 def party_chart(summary: Summary, lang: Lang) -> go.Figure:

@@ -26,10 +26,11 @@ from ..files.atomic import atomic_write
 from ..files.contents import Contents
 from ..files.runfolder import RESULT_FILES
 from ..importance import effective_sample_size
-from ..present import figures
+from ..present import figures, maps
 from ..present.charts import heatmap_axes, heatmap_grid
 from ..present.formats import MISSING, as_given, money, month_label, percent, rate_as_given, times
 from ..present.labels import LABELS, LANGS, Lang, t
+from ..present.workbook import workbook_bytes
 from ..present.views import banks, funded_tiers, groups, parties, weakest_nodes
 from ..scenario import TIERS, Problem, Scenario, ScenarioError, field_unit
 from ..study.sensitivity import INDICES_FILE
@@ -73,12 +74,28 @@ def render(where: Path | Mapping[str, bytes], lang: Lang) -> str:
 
 
 def write(folder: Path, lang: Lang, out: Path | None = None) -> Path:
-    """Write the report (default ``folder/report.html``, or ``report.zh.html`` in Chinese); returns its path."""
-    text = render(folder, lang)
+    """Write the report (default ``folder/report.html``, or ``report.zh.html`` in Chinese); returns
+    its path. An ``out`` ending in ``.xlsx`` gets the run's Excel workbook instead."""
     path = Path(out) if out is not None else Path(folder) / DEFAULT_FILES[lang]
+    if path.suffix == ".xlsx":
+        data = workbook(folder, lang)
+        writer = lambda p: p.write_bytes(data)  # noqa: E731
+    else:
+        text = render(folder, lang)
+        writer = lambda p: p.write_text(text, encoding="utf-8")  # noqa: E731
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+    atomic_write(path, writer)
     return path
+
+
+def workbook(where: Path | Mapping[str, bytes], lang: Lang) -> bytes:
+    """The Excel workbook of a run folder (riskpool.present.workbook)."""
+    folder = Contents(where)
+    manifest = read_manifest(folder)
+    if manifest.get("kind", "run") != "run":
+        raise ScenarioError([Problem("out", ".xlsx", f"an Excel workbook is made of a run folder, not of a "
+                                     f"{manifest['kind']} folder")])
+    return workbook_bytes(Summary.from_json(folder.json("summary.json")), parse_lang(lang))
 
 
 def parse_lang(lang: str) -> Lang:
@@ -249,6 +266,8 @@ def _run_report(folder: Contents, manifest: dict[str, Any], lang: Lang) -> tuple
         *([("uncertainty", t("report.sec_uncertainty", lang), _uncertainty(summary, lang))]
           if summary.uncertainty else []),
         ("weakest", t("report.sec_weakest", lang), _weakest(summary, lang)),
+        ("regions", t("regions_title", lang),
+         figure(maps.region_figure(summary, Scenario.model_validate(scenario), lang), "region-chart")),
         ("parties", t("report.sec_parties", lang), _parties(summary, lang)),
         *([("banks", t("report.sec_banks", lang), _banks(summary, lang))] if summary.banks else []),
         *([("budget", t("report.sec_budget", lang), _budget(summary, lang))] if summary.budget else []),

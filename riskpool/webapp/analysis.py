@@ -94,7 +94,8 @@ def scenario_toml(s: Scenario, note: str) -> bytes:
 
 def export_files(a: Analysis, lang: str) -> dict[str, bytes]:
     """The files ``riskpool run`` writes for this run (summary, manifest, nodes as CSV), and the
-    HTML report made from them, all in memory."""
+    HTML report and the Excel workbook made from them, all in memory."""
     files = a.run.files(["riskpool", "app"])
     return {"summary.json": files["summary.json"], "manifest.json": files["manifest.json"],
-            "nodes.csv": a.run.nodes().to_csv(index=False).encode("utf-8"), "report.html": rp.render_report(files, lang).encode("utf-8")}
+            "nodes.csv": a.run.nodes().to_csv(index=False).encode("utf-8"), "report.html": rp.render_report(files, lang).encode("utf-8"),
+            "results.xlsx": a.run.workbook(lang)}

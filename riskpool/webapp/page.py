@@ -16,13 +16,14 @@ import streamlit as st
 
 from .. import scenario as scenario_mod
 from ..files.atomic import json_text
-from ..present import figures, views
+from ..present import figures, maps, views
 from ..present.formats import money, month_label, percent, plus_minus, times
 from ..present.labels import Lang, t
 from ..scenario import Problem, Scenario, ScenarioError
 from ..study.sizing import MAX_SCALE
 from ..summary import Summary
 from ..webapp import analysis, controls
+from ..webapp.workspace import workspace_section
 
 APP_PATHS = 2_000  # the app's default: an answer in about a second on one core
 CACHE_ENTRIES = 4  # each entry keeps a run's arrays: about 40 MB at 2,000 paths of the baseline
@@ -260,7 +261,7 @@ def balances(a: analysis.Analysis, lang: Lang) -> None:
 
 
 def regions(a: analysis.Analysis, lang: Lang) -> None:
-    st.plotly_chart(figures.region_chart(a.summary, a.scenario, lang), key="region_chart")
+    st.plotly_chart(maps.region_figure(a.summary, a.scenario, lang), key="region_chart")
     st.dataframe(pd.DataFrame([{
         t("node", lang): node, t("param.regions.name", lang): v.name,
         t("param.regions.tier", lang): t(v.tier, lang),
@@ -314,7 +315,13 @@ def explore(s: Scenario, lang: Lang) -> None:
 
 
 def compare(base: Scenario, a: analysis.Analysis, lang: Lang) -> None:
-    """The edited scenario's figures beside those of the scenario it started from."""
+    """The edited scenario's figures beside those of the scenario it started from, then the
+    scenarios of the workspace side by side."""
+    _compare_with_start(base, a, lang)
+    workspace_section(a, lambda s: _analysed(s.sha256(), s), lang, _formatter)
+
+
+def _compare_with_start(base: Scenario, a: analysis.Analysis, lang: Lang) -> None:
     edits = controls.changed(controls.base_values(base), controls.base_values(a.scenario))
     st.caption(t("compare_intro", lang))
     if not edits:
@@ -347,6 +354,9 @@ def _formatter(key: str, lang: Lang):
     return lambda v: money(v, lang)
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 def export(a: analysis.Analysis, sha: str, lang: Lang) -> None:
     """Downloads: the scenario and summary at once; manifest, node table and report on request."""
     stem = f"riskpool-{sha[:8]}"
@@ -362,6 +372,7 @@ def export(a: analysis.Analysis, sha: str, lang: Lang) -> None:
         files = prepared[2]
         for key, name, mime in (("download_manifest", "manifest.json", "application/json"),
                                 ("download_nodes", "nodes.csv", "text/csv"),
-                                ("download_report", "report.html", "text/html")):
+                                ("download_report", "report.html", "text/html"),
+                                ("download_workbook", "results.xlsx", XLSX)):
             st.download_button(t(key, lang), files[name], f"{stem}-{name}", mime=mime, key=key)
         st.caption(t("export_note", lang))
