@@ -27,6 +27,7 @@ from .files.atomic import writable_folder
 from .files.contents import Contents
 from .files.manifest import command_line, write_manifest, write_sweep_manifest
 from .files.verify import Report
+from .register import with_register
 from .reproduce import DEFAULT_POINTS
 from .reproduce import verify as verify_manifest
 from .run import Run, compare, paired_se, simulate
@@ -51,11 +52,18 @@ __all__ = ["Calibration", "FateStore", "Problem", "Run", "Scenario", "ScenarioEr
 
 
 def load(source: str | Path | Mapping[str, Any] | None = None, set: Overrides = None, *,  # noqa: A002
-         paths: int | None = None, seed: int | None = None) -> Scenario:
+         paths: int | None = None, seed: int | None = None, book: str | Path | bytes | None = None,
+         valuation_month: str | None = None) -> Scenario:
     """A scenario: a bundled name (``"hunan-baseline"``, the default), a TOML file, or its plain
     data (a manifest's ``scenario``), with the values of ``set`` (``{"credit.annual_pd": 0.04}``,
     or ``["credit.annual_pd=0.04"]`` as on the command line) and then ``paths`` and ``seed``
-    applied; every problem raises ScenarioError."""
+    applied; every problem raises ScenarioError. ``book``: a loan register (CSV or .xlsx file, or
+    its bytes) that becomes the initial book at ``valuation_month`` (``YYYY-MM``, default this
+    month; docs/model.md section 4.8); its problems are named by line and column."""
+    if book is not None:
+        data = book if isinstance(book, bytes) else Path(book).read_bytes()
+        label = "register" if isinstance(book, bytes) else Path(book).name
+        return with_register(load(source, set, paths=paths, seed=seed), data, valuation_month, label)
     if isinstance(source, Mapping):
         raw = copy.deepcopy(dict(source))
     else:

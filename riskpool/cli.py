@@ -54,6 +54,16 @@ def _load(source: str | None, overrides: list[str] | None, paths: int | None = N
     return scenario_mod.load(source, overrides or [], simulation__paths=paths, simulation__seed=seed)
 
 
+def _with_book(s: Scenario, book: Path, valuation_month: str | None) -> Scenario:
+    from .register import with_register
+
+    try:
+        data = book.read_bytes()
+    except OSError as exc:
+        raise ScenarioError([Problem("book", str(book), f"a readable file ({exc.strerror or exc})")]) from None
+    return with_register(s, data, valuation_month, book.name)
+
+
 @app.command()
 def validate(source: ScenarioArg = None, set_: SetOpt = None) -> None:
     """Check a scenario file and report every problem."""
@@ -76,6 +86,10 @@ def run(
     method: Annotated[Literal["plain", "importance", "auto"], typer.Option(
         help="Sampling of the yearly systematic factors: plain; importance (shifted towards shortfalls, "
              "paths weighted; for rare shortfalls); auto (importance if the plain fund p_shortfall is below 0.1 %).")] = "plain",
+    book: Annotated[Optional[Path], typer.Option(
+        help="The fund's loan register (CSV or .xlsx, docs/model.md 4.8) as the initial book.")] = None,
+    valuation_month: Annotated[Optional[str], typer.Option(
+        help="YYYY-MM: month 0 of the run, the register's valuation month (default: this month).")] = None,
 ) -> None:
     """Simulate a scenario and print its sufficiency table (or the JSON summary)."""
     from . import api as rp
@@ -83,6 +97,8 @@ def run(
     from .present.terminal import print_summary
 
     s = _load(source, set_, paths, seed)
+    if book is not None:
+        s = _with_book(s, book, valuation_month)
     spool_folder = out if out is not None else Path(tempfile.gettempdir())  # large results go to disk there
     check_resources(s, s.simulation.paths, workers, existing_folder(spool_folder))  # refuse before writing
     if out is not None:

@@ -194,6 +194,10 @@ class _Loan:
         "recovery",
         "shares",
         "size",
+        "term",
+        "since",
+        "paid_before",
+        "recovered_before",
     )
 
     def __init__(self, lid, county, orig, size, default_month, recovery, delay, shares, bank):
@@ -210,6 +214,10 @@ class _Loan:
         self.fund_queued: dict[int, _QueueItem] = {}  # node -> its (deposit's) queue item for this loan
         self.claimed = False
         self.in_npl = False
+        # a register's loan (docs/model.md section 4.8): its own term, months since its default,
+        # what the funds paid and its disposal recovered before month 0; term 0 = its county's tenor
+        self.term = self.since = 0
+        self.paid_before = self.recovered_before = 0.0
 
 
 class _PathModel:
@@ -254,6 +262,11 @@ class _PathModel:
             bank = -1 if fates.bank is None else int(fates.bank[i])
             self.loans.append(_Loan(lid, int(fates.county[i]), int(fates.orig[i]), size, d, rec, delay,
                                     self._shares(size, kind, bank), bank))
+        if st.book is not None:  # the register's loans are the path's first loans, in its order
+            for lid in range(st.book.n):
+                loan = self.loans[lid]
+                loan.term, loan.since = int(st.book.term[lid]), int(st.book.since[lid])
+                loan.paid_before, loan.recovered_before = float(st.book.paid[lid]), float(st.book.recovered[lid])
 
         nn, nc = st.n_nodes, st.n_counties
         # the funds' money lies in deposits, d = j * nd + b: one per fund (pooled), or one per fund
@@ -517,7 +530,7 @@ class _PathModel:
     def loan_life(self, loan: _Loan):
         """A loan: it defaults (starting the claim and the disposal) or it matures."""
         d, T = loan.default_month, self.T
-        maturity = loan.orig + int(self.st.tenor[loan.county])
+        maturity = loan.orig + (loan.term or int(self.st.tenor[loan.county]))
         if d != NO_DEFAULT and d <= T - 1:
             yield self.wait_until(d, DEFAULTS, loan.id)
             self.default(loan)
@@ -529,32 +542,61 @@ class _PathModel:
     def default(self, loan: _Loan):
         d, c, s = loan.default_month, loan.county, loan.size
         self.leave_book(loan)
-        self.npl[c] += s
-        self.npl_count[c] += 1
+        # a register loan defaulted `since` months before month 0: already written off, or disposed,
+        # it is not in the NPL; its claim falls due `lag` months after its real default
+        write_off = self.write_off - loan.since
+        loan.in_npl = loan.recovered_before == 0 and not (self.write_off > 0 and write_off <= 0)
+        if loan.in_npl:
+            self.npl[c] += s
+            self.npl_count[c] += 1
         self.defaulted_ead += s
         self.county_def[c] += s
         self.n_defaults += 1
         if loan.bank >= 0:
-            self.bank_npl[loan.bank] += s
-            self.bank_npl_count[loan.bank] += 1
+            if loan.in_npl:
+                self.bank_npl[loan.bank] += s
+                self.bank_npl_count[loan.bank] += 1
             self.bank_fig[loan.bank, B_DEF_EAD] += s
             self.bank_fig[loan.bank, B_N_DEF] += 1
         self.row(d, "default", loan.id, amount=s)
         x = d + max(1, loan.delay)
-        claim = d + self.lag
-        loan.net_first = self.basis == NET_LOSS or x <= claim
-        if loan.net_first:
-            claim = max(claim, x)
+        claim = d + max(0, self.lag - loan.since)
+        if loan.recovered_before > 0:  # disposed before month 0: the claim is on the net loss
+            loan.net_first = True
+            loan.recovered = loan.recovered_before
+        elif loan.paid_before > 0:  # paid on the gross loss: its recovery is clawed back
+            loan.net_first = False
+        else:
+            loan.net_first = self.basis == NET_LOSS or x <= claim
+            if loan.net_first:
+                claim = max(claim, x)
         loan.disposal_month, loan.claim_month = x, claim
-        if claim <= self.T - 1:
+        if loan.paid_before > 0:  # compensated before month 0: no claim, only clawbacks to come
+            loan.claimed = True
+            self.paid_before(loan)
+        elif claim <= self.T - 1:
             self.env.process(self.bank_claim(loan))
         else:
             self.pending_claims.add(loan.id)
         if x <= self.T - 1:
             self.env.process(self.disposal(loan))
-        loan.in_npl = True
-        if 0 < self.write_off and d + self.write_off < min(x, self.T):
-            self.env.process(self.write_off_loan(loan, d + self.write_off))
+        if loan.in_npl and 0 < self.write_off and d + write_off < min(x, self.T):
+            self.env.process(self.write_off_loan(loan, d + write_off))
+
+    def paid_before(self, loan: _Loan) -> None:
+        """What the funds paid before month 0, as the claim's tier parts would have gone: each
+        fund's part of the county's tier split (parts routed to the bank left out), scaled to it."""
+        c = loan.county
+        parts = {}
+        for slot in range(3):
+            to = int(self.st.route[c, slot])
+            if to >= 0:
+                node = int(self.st.county_fund[c, to])
+                parts[node] = parts.get(node, 0.0) + float(self.st.tier_split[c, slot])
+        total = sum(parts.values())
+        for node, part in parts.items():
+            if total > 0:
+                loan.fund_paid[node] = loan.paid_before * part / total
 
     def leave_npl(self, loan: _Loan) -> None:
         """The loan no longer counts in its county's non-performing amount."""

@@ -76,7 +76,7 @@ def sample_block(st: Structure, seed: int, block: int, n_paths: int, shift: np.n
     # the raw outputs behind rng.random(): each loan's uniform is made where it is used
     bits = rng["defaults"].bit_generator.random_raw(int(totals.sum() + n_paths * st.initial_loans.sum()))
     path_start, county, orig, default_month = place_loans(
-        totals, months, st.initial_loans, horizon, st.tenor, st.risk_class, bits, np.exp(-hazard)
+        totals, months, st.initial_loans, initial_terms(st), horizon, st.tenor, st.risk_class, bits, np.exp(-hazard)
     )
     size = loan_sizes(st, rng["sizes"], county)
     defaulted = np.flatnonzero(default_month != NO_DEFAULT)
@@ -84,7 +84,33 @@ def sample_block(st: Structure, seed: int, block: int, n_paths: int, shift: np.n
     recovery = sale_outcomes(st, rng["sale"], recovery)
     kind = loan_kinds(st, rng["kind"], len(size)) if st.n_kinds else None
     bank = lending_banks(st, rng["bank"], county) if st.banks.n else None
+    if st.book is not None:
+        _enter_register(st, path_start, size, bank, defaulted, delay)
     return Fates(path_start, county, orig, size, default_month, defaulted, recovery, delay, z, kind, bank)
+
+
+def initial_terms(st: Structure) -> np.ndarray:
+    """Months at risk of each initial loan of a path, in loan-id order: the county's tenor, or a
+    register loan's remaining term (-1: a defaulted loan, which defaults in month 0)."""
+    if st.book is None:
+        return np.repeat(st.tenor, st.initial_loans).astype(np.int32)
+    return np.where(st.book.defaulted, -1, st.book.term).astype(np.int32)
+
+
+def _enter_register(st: Structure, path_start: np.ndarray, size: np.ndarray, bank: np.ndarray | None,
+                    defaulted: np.ndarray, delay: np.ndarray) -> None:
+    """The register's own sizes and banks for the first loans of each path (its loans, in loan-id
+    order), and each defaulted loan's delay counted from month 0: ``max(1, D - k)``, or none
+    (beyond the horizon) when it is already disposed (docs/model.md section 4.8)."""
+    book, paths = st.book, len(path_start) - 1
+    rows = (path_start[:-1, None] + np.arange(book.n)[None, :]).reshape(-1)
+    size[rows] = np.tile(book.size, paths)
+    if bank is not None:
+        bank[rows] = np.tile(book.bank, paths)
+    entry = np.tile(np.arange(book.n), paths)[np.tile(book.defaulted, paths)]  # register row of each
+    at = np.searchsorted(defaulted, rows[np.tile(book.defaulted, paths)])  # its place among the defaulting
+    moved = np.maximum(1, delay[at] - book.since[entry])
+    delay[at] = np.where(book.recovered[entry] > 0, st.horizon_months + 1, moved)
 
 
 def lending_banks(st: Structure, rng: np.random.Generator, county: np.ndarray) -> np.ndarray:
@@ -154,7 +180,7 @@ def _accumulate_hazard(monthly):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def place_loans(totals, months, initial, horizon, tenor, risk_class, bits, survival):  # pragma: no cover
+def place_loans(totals, months, initial, initial_term, horizon, tenor, risk_class, bits, survival):  # pragma: no cover
     """Number the candidate loans (loan-id order) and find each one's default month.
 
     A counting sort by month puts the drawn loans in loan-id order: they were drawn county by
@@ -163,6 +189,9 @@ def place_loans(totals, months, initial, horizon, tenor, risk_class, bits, survi
     defaults in the first month of its risk window where the cumulative hazard since origination
     reaches ``E = -ln U`` (an Exp(1) variable).
     Indices are unsigned where numba would otherwise test each one for a negative value.
+    The initial loans of a path (the first ``initial.sum()``) are at risk for ``initial_term``
+    months each (their county's tenor, or a register loan's remaining term; -1: a defaulted
+    register loan, which defaults in month 0).
     """
     n_paths, n_counties = totals.shape
     per_path = totals.sum(axis=1) + initial.sum()
@@ -198,10 +227,16 @@ def place_loans(totals, months, initial, horizon, tenor, risk_class, bits, survi
                 drawn += 1
         # in loan-id order, so that the raw outputs are read in the order they were drawn
         alive = survival[b]
+        n_initial = len(initial_term)
         for i in range(path_start[b], path_start[b + 1]):
+            local = i - path_start[b]
             i = np.uint64(i)
             c = np.uint64(county[i])
-            default_month[i] = _default_month(alive, np.uint64(risk_class[c]), orig[i], tenor[c], _uniform(bits[i]), horizon)
+            term = initial_term[local] if local < n_initial else tenor[c]
+            if term < 0:
+                default_month[i] = 0
+            else:
+                default_month[i] = _default_month(alive, np.uint64(risk_class[c]), orig[i], term, _uniform(bits[i]), horizon)
     return path_start, county, orig, default_month
 
 

@@ -37,6 +37,7 @@ SHARED_FOLDER = MEMORY_FOLDER if MEMORY_FOLDER.is_dir() else Path(tempfile.gette
 FATE_FIELDS = ("horizon_months", "risk_class", "class_pd", "class_city", "initial_loans", "monthly_rate", "size_mean",
                "size_cv", "tenor", "rho", "rho_city", "n_cities", "recovery_mean", "recovery_sd", "recovery_loading",
                "disposal_mean", "disposal_sd", "p_no_sale", "recovery_floor", "product_share", "product_first")
+REGISTER_FIELDS = ("county", "size", "bank", "term", "since", "defaulted", "recovered")  # not `paid`: the ledger's
 
 
 def fates_key(st: Structure) -> str:
@@ -45,6 +46,9 @@ def fates_key(st: Structure) -> str:
     for name in FATE_FIELDS:
         _add(digest, name, getattr(st, name))
     _add(digest, "bank_share", st.banks.county_share)
+    if st.book is not None:  # a register fixes sizes, banks, terms and shifts delays (section 4.8)
+        for name in REGISTER_FIELDS:
+            _add(digest, f"book.{name}", getattr(st.book, name))
     return digest.hexdigest()
 
 

@@ -60,7 +60,7 @@ Y_PAID, Y_CLAW, Y_DEF, Y_ORIG, Y_NPL, Y_OUT, Y_BAL = range(len(YEAR_COLUMNS))
 S_FUND, S_BANK, S_GUAR, S_INS, S_EVAL = range(5)
 S_POOL = 5  # the borrowers' first-loss pool, a sixth party of a claim
 BANK = -1  # a route or overflow slot of -1 means the bank
-DEFAULTS, CLAIMS, DISPOSALS, WRITE_OFFS = range(4)  # the per-month event lists
+DEFAULTS, CLAIMS, DISPOSALS, WRITE_OFFS, BOOK_MATURITIES = range(5)  # the per-month event lists
 
 
 @dataclass
@@ -118,10 +118,19 @@ def run_ledger(st: Structure, fates: Fates, out: LedgerResult | None = None,
         st.tenor, st.ip_share, st.band_max, st.shares, st.tier_split, st.node_annual_cap, st.rules, weight,
         st.indicators, st.n_kinds, none if fates.kind is None else fates.kind,
         none if fates.bank is None else fates.bank, banks.weight, banks.deposit_weight, banks.credit, banks.leverage,
-        banks.breaker, banks.breaker_months, banks.row,
+        banks.breaker, banks.breaker_months, banks.row, *register_arrays(st),
         out.paths, out.nodes, out.counties, out.balance, out.covered, out.budget, out.years, out.banks,
     )
     return out
+
+
+def register_arrays(st: Structure) -> tuple[np.ndarray, ...]:
+    """A register's loans, by their place among a path's first loans (docs/model.md section 4.8):
+    remaining term, months since default, already compensated, already recovered (empty without one)."""
+    book = st.book
+    if book is None:
+        return (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0), np.zeros(0))
+    return book.term, book.since, book.paid, book.recovered
 
 
 def deposit_arrays(st: Structure) -> tuple[np.ndarray, ...]:
@@ -152,6 +161,19 @@ def _push(heads, which, nxt, month, i):  # pragma: no cover - compiled
 
 
 @njit(cache=True, inline="always")
+def _paid_before(paid, c, tier_split, route, merged, assigned, r):  # pragma: no cover - compiled
+    """What the funds paid on a register loan before month 0, over the fund slots of its county
+    as a claim's tier parts would go (routing and merges; a part routed to the bank left out)."""
+    merged[:] = 0.0
+    for s in range(3):
+        if route[c, s] != BANK:
+            merged[route[c, s]] += tier_split[c, s]
+    total = merged[0] + merged[1] + merged[2]
+    for s in range(3):
+        assigned[r, s] = paid * merged[s] / total if total > 0.0 else 0.0
+
+
+@njit(cache=True, inline="always")
 def _covered(cover, amount, out_g, out_i):  # pragma: no cover - compiled
     """Outstanding on which guarantee fees (cover bit 1) and insurance premiums (bit 2) are earned."""
     if cover & 1:
@@ -167,7 +189,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                   county_fund, route, overflow,
                   tenor, ip_share, band_max, shares, tier_split, annual_cap, rules, weight,
                   indicators, n_kinds, kind, bank, bank_weight, dep_weight, bank_credit, bank_leverage,
-                  bank_breaker, bank_breaker_months, bank_row,
+                  bank_breaker, bank_breaker_months, bank_row, book_term, book_since, book_paid, book_recovered,
                   out_paths, out_nodes, out_counties, out_balance, out_covered, out_budget,
                   out_years, out_banks):  # pragma: no cover
     # Speed: the loops over loans call no helper that takes an array. numba counts references to
@@ -264,7 +286,9 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
     nxt_write_off = np.empty(max_loans, dtype=np.int64)
     in_npl = np.empty(max_loans, dtype=np.bool_)  # counted in its county's NPL (not yet disposed or written off)
     q_next = np.empty(3 * max_loans, dtype=np.int64)
-    heads = np.empty((8, horizon), dtype=np.int64)  # head and tail rows: defaults, claims, disposals, write-offs
+    heads = np.empty((10, horizon), dtype=np.int64)  # head and tail rows: defaults, claims, disposals, write-offs, register maturities
+    n_reg = len(book_term)  # a register's loans are a path's first loans (docs/model.md section 4.8)
+    nxt_mature = np.empty(max_loans, dtype=np.int64)
     month_start = np.empty(horizon + 2, dtype=np.int64)
     months_from = np.arange(-1, horizon + 1)  # loan ids of month m start at the first orig >= m
     bal = np.empty(n_acc)  # per deposit, as the next five
@@ -412,18 +436,28 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                     out[city_of[c]] -= x
                     if not one_cover:
                         out_g, out_i = _covered(covers[loan_row[i]], -x, out_g, out_i)
-                    if npl_n[c] == 0:
-                        active[n_active] = c
-                        active_at[c] = n_active
-                        n_active += 1
-                    npl_c[c] += x
-                    npl_n[c] += 1
+                    # a register's defaulted loan (docs/model.md section 4.8): defaulted k months
+                    # before month 0, perhaps already compensated (paid_before) or disposed
+                    reg = i < n_reg
+                    k = book_since[i] if reg else 0
+                    paid_before = book_paid[i] if reg else 0.0
+                    recovered_before = book_recovered[i] if reg else 0.0
+                    wo = write_off - k
+                    npl_in = recovered_before == 0.0 and not (write_off > 0 and wo <= 0)
+                    if npl_in:
+                        if npl_n[c] == 0:
+                            active[n_active] = c
+                            active_at[c] = n_active
+                            n_active += 1
+                        npl_c[c] += x
+                        npl_n[c] += 1
                     def_c[c] += x
                     if has_banks:
                         kb = bank[g]
                         out_b[kb] -= x
-                        npl_b[kb] += x
-                        npl_nb[kb] += 1
+                        if npl_in:
+                            npl_b[kb] += x
+                            npl_nb[kb] += 1
                         obk[kb, B_DEF_EAD] += x
                         obk[kb, B_N_DEF] += 1
                     pth[P_DEF_EAD] += x
@@ -434,7 +468,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                     rec_fate[r] = loan_fate[i]
                     rec_row[r] = loan_row[i]
                     claimed[r] = False
-                    in_npl[r] = True
+                    in_npl[r] = npl_in
                     recovered[r] = 0.0
                     for s in range(3):
                         assigned[r, s] = 0.0
@@ -442,15 +476,24 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                     for s in range(6):
                         party[r, s] = 0.0
                     dispose = m + delay[rec_fate[r]]
-                    due = m + lag
-                    net_first[r] = basis == NET_LOSS or dispose <= due
-                    if net_first[r]:
-                        due = max(due, dispose)
+                    due = m + max(0, lag - k)
+                    if recovered_before > 0.0:  # disposed before month 0: a claim is on the net loss
+                        net_first[r] = True
+                        recovered[r] = recovered_before
+                    elif paid_before > 0.0:  # paid on the gross loss: its recovery is clawed back
+                        net_first[r] = False
+                    else:
+                        net_first[r] = basis == NET_LOSS or dispose <= due
+                        if net_first[r]:
+                            due = max(due, dispose)
                     if dispose < horizon:
                         _push(heads, DISPOSALS, nxt_dispose, dispose, r)
-                    if write_off > 0 and m + write_off < min(dispose, horizon):
-                        _push(heads, WRITE_OFFS, nxt_write_off, m + write_off, r)
-                    if due < horizon:
+                    if write_off > 0 and npl_in and m + wo < min(dispose, horizon):
+                        _push(heads, WRITE_OFFS, nxt_write_off, m + wo, r)
+                    if paid_before > 0.0:  # compensated before month 0: no claim, but its clawbacks
+                        claimed[r] = True
+                        _paid_before(paid_before, c, tier_split, route, merged, assigned, r)
+                    elif due < horizon:
                         _push(heads, CLAIMS, nxt_claim, due, r)
                     i = nxt_loan[i]
 
@@ -514,7 +557,21 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                     party[r, S_BANK] += to_bank
                     r = nxt_claim[r]
 
-                # 6. maturities: performing loans originated `tenor` months ago, in loan-id order
+                # 6. maturities: the register's performing loans whose term ends (the lowest loan ids),
+                # then performing loans originated `tenor` months ago, in loan-id order
+                i = heads[2 * BOOK_MATURITIES, m]
+                while i >= 0:
+                    g = lo + i
+                    c = county[g]
+                    x = size[g]
+                    out_total -= x
+                    out[c] -= x
+                    out[city_of[c]] -= x
+                    if not one_cover:
+                        out_g, out_i = _covered(covers[loan_row[i]], -x, out_g, out_i)
+                    if has_banks:
+                        out_b[bank[g]] -= x
+                    i = nxt_mature[i]
                 out_total, out_g, out_i = _mature(m, tenors, tenor, booked, book_size, book_county, book_cover, one_cover,
                                                   city_of, out, out_total, out_g, out_i, book_bank, out_b)
 
@@ -601,6 +658,10 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                     loan_row[i] = row
                     to_default[n_new] = i
                     n_new += 1
+                elif i < n_reg:  # a register loan: it matures when its own term ends (step 6)
+                    loan_row[i] = row
+                    if book_term[i] - 1 < horizon:
+                        _push(heads, BOOK_MATURITIES, nxt_mature, book_term[i] - 1, i)
                 else:  # performing until it matures (step 6)
                     book_size[n_book] = x
                     book_county[n_book] = c

@@ -177,6 +177,39 @@ class Bank(_Section):
     shares: Shares | None = Field(None, json_schema_extra=_unit("fraction"))
 
 
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"  # a calendar month, YYYY-MM
+MAX_BOOK_LOANS = 100_000
+
+
+class BookLoan(_Section):
+    """One loan of a fund's register at the valuation month (docs/model.md section 4.8)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, coerce_numbers_to_str=True)
+
+    loan_id: str = Field(min_length=1, max_length=64, json_schema_extra=_unit("text"))
+    county: str = Field(min_length=1, max_length=64, json_schema_extra=_unit("text"))
+    bank: str | None = Field(None, max_length=64, json_schema_extra=_unit("text"))
+    principal: Annotated[float, Field(gt=0.0, le=MAX_MONEY)] = Field(json_schema_extra=_unit("yuan"))
+    start_month: str = Field(pattern=MONTH_PATTERN, json_schema_extra=_unit("text"))
+    tenor_months: int = Field(ge=1, le=600, json_schema_extra=_unit("months"))
+    status: Literal["performing", "overdue", "defaulted"] = Field(json_schema_extra=_unit("choice"))
+    default_month: str | None = Field(None, pattern=MONTH_PATTERN, json_schema_extra=_unit("text"))
+    compensated: Money = Field(0.0, json_schema_extra=_unit("yuan"))
+    recovered: Money = Field(0.0, json_schema_extra=_unit("yuan"))
+
+
+class Book(_Section):
+    """The fund's own loans at ``valuation_month`` (month 0 of the run), in place of ``initial_loans``."""
+
+    valuation_month: str = Field(pattern=MONTH_PATTERN, json_schema_extra=_unit("text"))
+    loans: list[BookLoan] = Field(min_length=1, max_length=MAX_BOOK_LOANS, json_schema_extra=_unit("text"))
+
+
+def months_between(earlier: str, later: str) -> int:
+    """``later - earlier`` in whole months, both ``YYYY-MM``."""
+    return (int(later[:4]) - int(earlier[:4])) * 12 + int(later[5:7]) - int(earlier[5:7])
+
+
 class Spread(_Section):
     """A parameter's uncertainty: uniform on [low, high], or one of ``values`` (a calibration's
     sample, say), equally likely; in the parameter's own unit."""
@@ -250,6 +283,7 @@ class Scenario(_Section):
     layers: Layers = Field(default_factory=Layers, json_schema_extra=_unit("text", added=True))
     banks: list[Bank] = Field(default_factory=list, max_length=200, json_schema_extra=_unit("text", added=True))
     uncertainty: Uncertainty = Field(default_factory=Uncertainty, json_schema_extra=_unit("text", added=True))
+    book: Book | None = Field(None, json_schema_extra=_unit("text", added=True))
 
     @property
     def horizon_months(self) -> int:
@@ -704,6 +738,52 @@ def semantic_problems(s: Scenario) -> list[Problem]:
     problems += _product_problems(s)
     problems += _bank_problems(s)
     problems += _uncertainty_problems(s)
+    problems += _book_problems(s)
+    return problems
+
+
+def _book_problems(s: Scenario) -> list[Problem]:
+    return [] if s.book is None else book_problems(s, s.book)
+
+
+def book_problems(s: Scenario, book: Book) -> list[Problem]:
+    """A register's rows against the scenario and the valuation month (docs/model.md section 4.8),
+    named ``book.loans[k].<column>``."""
+    counties = {r.id for r in s.regions if r.tier == "county" and r.lending is not None}
+    banks = {b.id for b in s.banks}
+    v = book.valuation_month
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for k, loan in enumerate(book.loans):
+        def bad(name: str, value: Any, allowed: str, k: int = k) -> None:
+            problems.append(Problem(f"book.loans[{k}].{name}", value, allowed))
+
+        if loan.loan_id in seen:
+            bad("loan_id", loan.loan_id, "an id not used by an earlier loan of the register")
+        seen.add(loan.loan_id)
+        if loan.county not in counties:
+            bad("county", loan.county, "the id of a county of the scenario that has a lending table")
+        if banks and loan.bank not in banks:
+            bad("bank", loan.bank, "the id of one of [[banks]]")
+        if not banks and loan.bank:
+            bad("bank", loan.bank, "empty: the scenario has no [[banks]]")
+        if months_between(loan.start_month, v) < 0:
+            bad("start_month", loan.start_month, f"not after the valuation month {v}")
+        remaining = months_between(v, loan.start_month) + loan.tenor_months
+        if loan.status == "performing" and remaining < 1:
+            bad("tenor_months", loan.tenor_months, f"a performing loan whose term runs past {v} (it ended "
+                f"{-remaining + 1} month(s) before; mark it overdue or leave it out)")
+        if loan.status == "defaulted":
+            if loan.default_month is None:
+                bad("default_month", None, "the month of default of a defaulted loan")
+            elif months_between(loan.default_month, v) < 0 or months_between(loan.start_month, loan.default_month) < 0:
+                bad("default_month", loan.default_month, f"between start_month and the valuation month {v}")
+            if loan.recovered > loan.principal:
+                bad("recovered", loan.recovered, f"at most the principal ({loan.principal:,.0f})")
+        else:
+            for name in ("default_month", "compensated", "recovered"):
+                if getattr(loan, name):
+                    bad(name, getattr(loan, name), "empty (0) unless the loan is defaulted")
     return problems
 
 

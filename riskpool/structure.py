@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .scenario import Scenario
+from .scenario import Scenario, months_between
 
 SLOT_TIERS = ("county", "city", "province")
 # The codes of the rules' choices, as both engines read them (scenario words -> codes)
@@ -85,6 +85,51 @@ class Banks:
 
 
 @dataclass(frozen=True)
+class Register:
+    """A fund's loan register as both engines read it (docs/model.md section 4.8): the loans that
+    enter the run, in loan-id order (county by county in file order, then register order)."""
+
+    ids: tuple[str, ...]
+    county: np.ndarray  # int32 county index
+    size: np.ndarray  # float64 principal, yuan
+    bank: np.ndarray  # int64 bank index (Banks order), -1 without banks
+    term: np.ndarray  # int32 months at risk from month 0 (performing and overdue); 0 for defaulted
+    since: np.ndarray  # int32 months from its default to the valuation month (defaulted), else 0
+    defaulted: np.ndarray  # bool
+    paid: np.ndarray  # float64 already compensated by the funds, yuan
+    recovered: np.ndarray  # float64 already recovered by its disposal, yuan
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+
+def compile_register(s: Scenario, counties: list) -> Register | None:
+    """The register's entering loans (a defaulted loan both compensated and disposed has nothing
+    left to happen and does not enter)."""
+    if s.book is None:
+        return None
+    index = {c.id: k for k, c in enumerate(counties)}
+    banks = {b.id: k for k, b in enumerate(s.banks)}
+    v = s.book.valuation_month
+    loans = [x for x in s.book.loans if not (x.status == "defaulted" and x.compensated > 0 and x.recovered > 0)]
+    loans.sort(key=lambda x: index[x.county])  # stable: register order within a county
+    defaulted = [x.status == "defaulted" for x in loans]
+    term = [0 if d else max(1, months_between(v, x.start_month) + x.tenor_months) for x, d in zip(loans, defaulted)]
+    return Register(
+        ids=tuple(x.loan_id for x in loans),
+        county=np.array([index[x.county] for x in loans], dtype=np.int32),
+        size=np.array([x.principal for x in loans], dtype=np.float64),
+        bank=np.array([banks.get(x.bank, -1) if x.bank else -1 for x in loans], dtype=np.int64),
+        term=np.array(term, dtype=np.int32),
+        since=np.array([months_between(x.default_month, v) if d else 0 for x, d in zip(loans, defaulted)], dtype=np.int32),
+        defaulted=np.array(defaulted, dtype=np.bool_),
+        paid=np.array([x.compensated for x in loans], dtype=np.float64),
+        recovered=np.array([x.recovered for x in loans], dtype=np.float64),
+    )
+
+
+@dataclass(frozen=True)
 class Structure:
     """Everything the fates and the ledger need from a scenario, as numpy arrays."""
 
@@ -141,6 +186,7 @@ class Structure:
     disposal_sd: float
     p_no_sale: float
     recovery_floor: float
+    book: Register | None = None  # the fund's own register as the initial book (section 4.8)
 
     @property
     def n_kinds(self) -> int:
@@ -195,6 +241,11 @@ def compile_structure(s: Scenario) -> Structure:
     covers = np.array([[r.id in chain for chain in chains] for r in funded], dtype=bool).reshape(len(funded), len(counties))
 
     lend = [c.lending for c in counties]
+    book = compile_register(s, counties)
+    if book is None:
+        initial = np.array([x.initial_loans if x else 0 for x in lend], dtype=np.int64)
+    else:  # the register's loans are the initial book (docs/model.md section 4.8)
+        initial = np.bincount(book.county, minlength=len(counties)).astype(np.int64)
     stress = np.asarray(s.stress_factors(), dtype=np.float64)
     mult = np.array([c.pd_multiplier for c in counties], dtype=np.float64)
     pd = np.minimum(s.credit.annual_pd * stress[:, None] * mult[None, :], PD_CAP)
@@ -241,7 +292,7 @@ def compile_structure(s: Scenario) -> Structure:
         risk_class=risk_class,
         class_pd=np.ascontiguousarray(pd[:, first]),
         class_city=county_city[first] if s.credit.city_correlation > 0 else np.zeros(len(first), dtype=np.int32),
-        initial_loans=np.array([x.initial_loans if x else 0 for x in lend], dtype=np.int64),
+        initial_loans=initial,
         monthly_rate=np.array([x.new_loans_per_year / 12 if x else 0.0 for x in lend]),
         size_mean=np.array([x.loan_size_mean if x else 1.0 for x in lend]),
         size_cv=np.array([x.loan_size_cv if x else 0.0 for x in lend]),
@@ -271,6 +322,7 @@ def compile_structure(s: Scenario) -> Structure:
         disposal_sd=col.disposal_months_sd,
         p_no_sale=col.p_no_sale,
         recovery_floor=col.recovery_floor,
+        book=book,
     )
 
 

@@ -137,6 +137,25 @@ def test_the_page_is_usable_at_phone_width(server, browser):
     page.screenshot(path=str(SCREENSHOTS / "app-phone-zh.png"))
 
 
+def test_a_loan_register_upload_becomes_the_book_and_a_bad_one_stops_the_page(server, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page.goto(server, wait_until="domcontentloaded")
+    page.get_by_role("button", name="运行", exact=True).wait_for(timeout=STARTUP_SECONDS * 1000)
+    register = ROOT / "riskpool" / "examples" / "register.csv"
+    bad = tmp_path / "bad.csv"
+    lines = register.read_text(encoding="utf-8").splitlines()
+    bad.write_text("\n".join([lines[0], lines[1].replace("HN-2024-0001,433125", "HN-2024-0001,999999"), *lines[2:]]),
+                   encoding="utf-8")
+    uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="贷款台账").locator('input[type="file"]')
+    uploader.set_input_files(str(bad))
+    page.get_by_text("bad.csv line 2, column county").wait_for(timeout=RESULT_SECONDS * 1000)
+    expect(page.get_by_role("button", name="运行", exact=True)).to_have_count(0)  # nothing runs
+    uploader.set_input_files(str(register))
+    page.get_by_text("使用台账 register.csv").wait_for(timeout=RESULT_SECONDS * 1000)
+    press_run(page, "运行")
+    assert re.fullmatch(r"\d+\.\d %( ± \d+\.\d)?", fund_sufficiency(page))
+
+
 def test_invalid_shares_disable_running_in_the_browser(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1100})
     page.goto(server, wait_until="domcontentloaded")

@@ -121,7 +121,7 @@ def test_every_scenario_field_has_a_unit_and_a_name() -> None:
 def test_choice_fields_are_literals_with_words_for_every_value() -> None:
     choices = [(p, f) for p, f in fields(scenario.Scenario) if scenario.field_unit(p)[0] == "choice"]
     assert {p for p, _ in choices} == {"rules.compensation_basis", "rules.shortfall", "rules.leverage_scope",
-                                       "regions.topup_rule", "rules.deposits"}
+                                       "regions.topup_rule", "rules.deposits", "book.loans.status"}
     for path, field in choices:
         assert get_origin(field.annotation) is Literal
         assert [v for v in get_args(field.annotation) if f"choice.{path.split('.')[-1]}.{v}" not in LABELS] == []

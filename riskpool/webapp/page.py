@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -19,7 +20,8 @@ from ..files.atomic import json_text
 from ..present import figures, maps, views
 from ..present.formats import money, month_label, percent, plus_minus, times
 from ..present.labels import Lang, t
-from ..scenario import Problem, Scenario, ScenarioError
+from ..register import with_register
+from ..scenario import NO_VALUE, Problem, Scenario, ScenarioError
 from ..study.sizing import MAX_SCALE
 from ..summary import Summary
 from ..webapp import analysis, controls
@@ -59,16 +61,46 @@ def scenario_input(lang: Lang) -> Scenario:
     name = sidebar.selectbox(t("bundled", lang), names, index=names.index(scenario_mod.DEFAULT_SCENARIO), key="source")
     kib = scenario_mod.MAX_UPLOAD_BYTES // 1024
     upload = sidebar.file_uploader(t("upload", lang), type=["toml"], key="upload", help=t("upload_help", lang, kib=kib))
+    base = _bundled(name)
     if upload is not None:
         data = upload.getvalue()
         try:
             base = _uploaded(data, upload.name)
             sidebar.success(t("using_upload", lang, name=upload.name))
-            return base
         except ScenarioError as exc:
             for problem in exc.problems:
                 sidebar.error(str(problem))
-    return _bundled(name)
+    return register_input(base, lang)
+
+
+MAX_SHOWN_PROBLEMS = 200  # of a register; the message gives their number
+
+
+def register_input(base: Scenario, lang: Lang) -> Scenario:
+    """The fund's own loan register as the initial book (docs/model.md section 4.8); while the
+    file has problems they are listed and nothing runs."""
+    sidebar = st.sidebar
+    upload = sidebar.file_uploader(t("register_upload", lang), type=["csv", "xlsx"], key="register",
+                                   help=t("register_help", lang))
+    if upload is None:
+        return base
+    month = sidebar.text_input(t("param.book.valuation_month", lang), value=date.today().strftime("%Y-%m"),
+                               key="register_month")
+    try:
+        with_book = _registered(base.sha256(), base, upload.getvalue(), month, upload.name)
+    except ScenarioError as exc:
+        st.error(t("register_bad", lang, name=upload.name, n=len(exc.problems)))
+        st.table(pd.DataFrame([{t("register_where", lang): p.path, t("register_problem", lang): p.allowed,
+                                t("register_value", lang): "" if p.value is NO_VALUE else str(p.value)}
+                               for p in exc.problems[:MAX_SHOWN_PROBLEMS]]))
+        st.stop()
+    sidebar.success(t("register_using", lang, name=upload.name, n=len(with_book.book.loans), month=month))
+    return with_book
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _registered(sha: str, _base: Scenario, data: bytes, month: str, name: str) -> Scenario:
+    return with_register(_base, data, month or None, name)
 
 
 @st.cache_resource(max_entries=8)
