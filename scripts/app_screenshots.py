@@ -2,8 +2,8 @@
 
 Starts the app on a free local port, drives Debian's chromium through Playwright as an analyst
 would (run the baseline, keep it in the workspace, raise the default rate and keep that too, look
-at the map of the regions, explore, compare, switch to English; then the map at phone width) and
-writes PNG files into docs/img/.
+at the map of the regions, explore, compare, switch to English; then the map at phone width, and
+the top of the reference run's reports) and writes PNG files into docs/img/.
 
 Usage::
 
@@ -61,6 +61,20 @@ def phone(page: Page, out: Path) -> Path:
     path = out / "app-7-phone-zh.png"
     page.screenshot(path=str(path))
     return path
+
+
+def report_shots(browser, out: Path) -> list[Path]:
+    """The top of the reference run's report, in English and in Chinese (docs/analysts.md section 6)."""
+    shots = []
+    for name, page_file in (("report-en", "report.html"), ("report-zh", "report.zh.html")):
+        page = browser.new_page(viewport={"width": 960, "height": 1500})
+        page.goto((ROOT / "reports" / "hunan-baseline" / page_file).as_uri())
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 4")
+        path = out / f"{name}.png"
+        page.screenshot(path=str(path))
+        page.close()
+        shots.append(path)
+    return shots
 
 
 def walk_through(page: Page, out: Path) -> list[Path]:
@@ -122,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
             small = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
             small.goto(f"http://127.0.0.1:{port}", wait_until="domcontentloaded")
             print(phone(small, args.out))
+            for path in report_shots(browser, args.out):
+                print(path)
             browser.close()
     finally:
         launch.stop(proc)
