@@ -216,6 +216,9 @@ def test_the_command_line_runs_a_register_and_refuses_a_bad_one(tmp_path: Path, 
     capsys.readouterr()
     assert cli.main(["verify", str(out / "manifest.json")]) == 0
     assert capsys.readouterr().out == "identical\n"
+    page = rp.render_report(out, "en")  # the report says the initial book is the register, by status
+    book = page[page.index("loan register (the initial book)"):]
+    assert "valued at 2026-12" in book and ">369<" in book and ">15<" in book and ">16<" in book
     rows = example_rows()
     rows[0]["principal"] = "-1"
     bad = tmp_path / "bad.csv"

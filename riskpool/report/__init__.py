@@ -634,7 +634,23 @@ def _scenario(scenario: dict[str, Any], lang: Lang) -> Html:
         if part == "sharing":
             parts.append(_bands(scenario["sharing"].get("bands", []), lang))
     parts += [_items(name, scenario[name], lang) for name in LISTS if scenario.get(name)]
+    if scenario.get("book"):
+        parts.append(_book(scenario["book"], lang))
     return join(*parts, el("h3", t("section.regions", lang)), _regions(scenario["regions"], lang))
+
+
+def _book(book: dict[str, Any], lang: Lang) -> Html:
+    """A register's loans by status: how many, their principal, what was compensated and recovered."""
+    rows = []
+    for status in ("performing", "overdue", "defaulted"):
+        loans = [x for x in book["loans"] if x["status"] == status]
+        rows.append([t(f"choice.status.{status}", lang), f"{len(loans):,}",
+                     *(money(sum(x[k] for x in loans), lang) for k in ("principal", "compensated", "recovered"))])
+    head = [param_label("book.loans.status", lang), t("report.book_count", lang), t("report.book_principal", lang),
+            t("report.book_compensated", lang), t("report.book_recovered", lang)]
+    return join(el("h3", t("section.book", lang)),
+                el("p", t("report.book_intro", lang, month=book["valuation_month"], n=f"{len(book['loans']):,}")),
+                table(head, rows, "lrrrr"))
 
 
 def _items(name: str, items: list[dict[str, Any]], lang: Lang) -> Html:
