@@ -107,8 +107,9 @@ def _enter_register(st: Structure, path_start: np.ndarray, size: np.ndarray, ban
     size[rows] = np.tile(book.size, paths)
     if bank is not None:
         bank[rows] = np.tile(book.bank, paths)
-    entry = np.tile(np.arange(book.n), paths)[np.tile(book.defaulted, paths)]  # register row of each
-    at = np.searchsorted(defaulted, rows[np.tile(book.defaulted, paths)])  # its place among the defaulting
+    hit = np.tile(book.defaulted, paths)  # the register's defaulted loans, on every path
+    entry = np.tile(np.arange(book.n), paths)[hit]  # register row of each
+    at = np.searchsorted(defaulted, rows[hit])  # its place among the defaulting candidates
     moved = np.maximum(1, delay[at] - book.since[entry])
     delay[at] = np.where(book.recovered[entry] > 0, st.horizon_months + 1, moved)
 

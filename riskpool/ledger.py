@@ -161,6 +161,18 @@ def _push(heads, which, nxt, month, i):  # pragma: no cover - compiled
 
 
 @njit(cache=True, inline="always")
+def _leave_book(x, c, cover, one_cover, city_of, out, out_total, out_g, out_i):  # pragma: no cover - compiled
+    """A performing loan of size ``x`` in county ``c`` leaves the book (it defaults or matures):
+    the outstanding totals (all, county, city; with fees and premiums) drop; returns the three totals."""
+    out_total -= x
+    out[c] -= x
+    out[city_of[c]] -= x
+    if not one_cover:
+        out_g, out_i = _covered(cover, -x, out_g, out_i)
+    return out_total, out_g, out_i
+
+
+@njit(cache=True, inline="always")
 def _paid_before(paid, c, tier_split, route, merged, assigned, r):  # pragma: no cover - compiled
     """What the funds paid on a register loan before month 0, over the fund slots of its county
     as a claim's tier parts would go (routing and merges; a part routed to the bank left out)."""
@@ -431,11 +443,8 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                     g = lo + i
                     c = county[g]
                     x = size[g]
-                    out_total -= x
-                    out[c] -= x
-                    out[city_of[c]] -= x
-                    if not one_cover:
-                        out_g, out_i = _covered(covers[loan_row[i]], -x, out_g, out_i)
+                    out_total, out_g, out_i = _leave_book(x, c, covers[loan_row[i]], one_cover, city_of, out,
+                                                          out_total, out_g, out_i)
                     # a register's defaulted loan (docs/model.md section 4.8): defaulted k months
                     # before month 0, perhaps already compensated (paid_before) or disposed
                     reg = i < n_reg
@@ -562,13 +571,9 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
                 i = heads[2 * BOOK_MATURITIES, m]
                 while i >= 0:
                     g = lo + i
-                    c = county[g]
                     x = size[g]
-                    out_total -= x
-                    out[c] -= x
-                    out[city_of[c]] -= x
-                    if not one_cover:
-                        out_g, out_i = _covered(covers[loan_row[i]], -x, out_g, out_i)
+                    out_total, out_g, out_i = _leave_book(x, county[g], covers[loan_row[i]], one_cover, city_of, out,
+                                                          out_total, out_g, out_i)
                     if has_banks:
                         out_b[bank[g]] -= x
                     i = nxt_mature[i]
@@ -801,11 +806,7 @@ def _mature(m, tenors, tenor, booked, book_size, book_county, book_cover, one_co
             if tenor[c] != t:
                 continue
             x = book_size[q]
-            out_total -= x
-            out[c] -= x
-            out[city_of[c]] -= x
-            if not one_cover:
-                out_g, out_i = _covered(book_cover[q], -x, out_g, out_i)
+            out_total, out_g, out_i = _leave_book(x, c, book_cover[q], one_cover, city_of, out, out_total, out_g, out_i)
             if len(out_b) > 0:
                 out_b[book_bank[q]] -= x
     return out_total, out_g, out_i

@@ -66,8 +66,7 @@ def book_table(rows: list[tuple[int, dict[str, str]]], valuation_month: str,
             if not text:
                 continue
             try:
-                loan[name] = _month(text) if name in MONTHS else _number(text, integer=name == "tenor_months") \
-                    if name in (*NUMBERS, "tenor_months") else text
+                loan[name] = _cell(name, text)
             except ValueError as exc:
                 problems.append(Problem(f"{label} line {line}, column {name}", text, str(exc)))
         loans.append(loan)
@@ -141,6 +140,15 @@ def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
+
+
+def _cell(name: str, text: str) -> str | float | int:
+    """A cell's text as the ``[book]`` table holds it: a month, a number of yuan or months, or text."""
+    if name in MONTHS:
+        return _month(text)
+    if name in NUMBERS:
+        return _number(text, integer=False)
+    return _number(text, integer=True) if name == "tenor_months" else text
 
 
 def _month(text: str) -> str:
