@@ -174,6 +174,7 @@ def simulate(
     spool_folder: Path | None = None,
     spool: bool | None = None,
     fate_store: FateStore | None = None,
+    only: np.ndarray | None = None,
 ) -> Results:
     """Simulate ``paths`` paths of ``scenario`` (defaults from its [simulation] table).
 
@@ -182,7 +183,9 @@ def simulate(
     Results too large for memory go to disk in ``spool_folder`` (default: the system's temporary
     folder; ``spool=True`` forces it), and ``Results.release()`` deletes them. ``fate_store``
     keeps the sampled fates for reruns that change only the rules, and reuses those it holds
-    (riskpool.fatestore): the numbers are those of a fresh run.
+    (riskpool.fatestore): the numbers are those of a fresh run. ``only`` (a mask over the paths)
+    runs only those paths, for a search that knows the others' outcome (``size``, docs/model.md
+    section 8.5): the other paths' figures are zero, not results, and the sums over paths leave them out.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}")
@@ -196,6 +199,8 @@ def simulate(
     seed = scenario.simulation.seed if seed is None else seed
     if workers < 1:
         raise ValueError("workers must be at least 1")
+    if only is not None and (method != "plain" or np.shape(only) != (n_paths,)):
+        raise ValueError("only is a mask over the paths of a plain run")
     folder = Path(tempfile.gettempdir()) if spool_folder is None else spool_folder
     remove_stale(folder)  # a killed run's spool would hold disk space that this run's check counts on
     must_spool = check_resources(scenario, n_paths, workers, folder)
@@ -212,7 +217,7 @@ def simulate(
         res = _allocate(scenario, st, seed, n_paths, shared=parallel, sampling=sampling)
     sums = BlockSums.zeros(st, len(blocks))
     done = 0
-    for task, task_sums in _execute(res, tasks, workers if parallel else 1, fate_store):
+    for task, task_sums in _execute(res, tasks, workers if parallel else 1, fate_store, only):
         sums.put(task[0][0], task_sums)
         done += sum(n for _, n in task)
         if progress:
@@ -263,34 +268,39 @@ def _simulate_auto(scenario: Scenario, **settings: Any) -> Results:
 
 
 def run_task(res: Results, task: list[tuple[int, int]], first_block: int = 0,
-             store: FateStore | None = None) -> BlockSums:
+             store: FateStore | None = None, only: np.ndarray | None = None) -> BlockSums:
     """Sample (or take from ``store``) and run consecutive RNG blocks straight into ``res`` (whose
-    row 0 is the first path of block ``first_block``); returns each block's sums over its paths."""
+    row 0 is the first path of block ``first_block``); returns each block's sums over its paths.
+    ``only`` (a mask over the rows of ``res``) runs only those paths, and no block without one."""
     st = res.structure
     if res.spool:
-        return _run_task_to_spool(res, task, first_block, store)
+        return _run_task_to_spool(res, task, first_block, store, only)
     shift = np.array(res.sampling.shift) if res.sampling.weighted else None
     sums = BlockSums.zeros(st, len(task))
     for k, (block, n) in enumerate(task):
         start = (block - first_block) * BLOCK_PATHS
         rows = slice(start, start + n)
+        paths = None if only is None else np.flatnonzero(only[rows])
+        if paths is not None and not len(paths):
+            continue
         fst = block_structure(res.scenario, st, res.seed, block)  # the block's parameters, if uncertain
         fates = sample_block(fst, res.seed, block, n, shift) if store is None else store.sample(fst, res.seed, block, n, shift)
         if shift is not None:
             res.weight[rows] = likelihood_ratio(fates.systematic, shift)
         out = LedgerResult(res.paths[rows], res.nodes[rows], res.counties[rows], res.balance[rows], sums.covered[k],
                            res.budget[rows], sums.years[k], res.banks[rows])
-        run_ledger(st, fates, out, res.weight[rows])
+        run_ledger(st, fates, out, res.weight[rows], paths)
     return sums
 
 
 def _run_task_to_spool(res: Results, task: list[tuple[int, int]], first_block: int,
-                       store: FateStore | None) -> BlockSums:
+                       store: FateStore | None, only: np.ndarray | None) -> BlockSums:
     """Run a task in memory, then write its paths to the spool files at their place."""
     part = _allocate(res.scenario, res.structure, res.seed, sum(n for _, n in task), shared=False,
                      sampling=res.sampling)
-    sums = run_task(part, task, first_block=task[0][0], store=store)
     start = (task[0][0] - first_block) * BLOCK_PATHS
+    sums = run_task(part, task, first_block=task[0][0], store=store,
+                    only=None if only is None else only[start : start + part.n_paths])
     res.weight[start : start + part.n_paths] = part.weight
     # spool layouts put the path axis last and the figure before the node (spool.py)
     res.spool.write("paths", start, part.paths)
@@ -313,31 +323,33 @@ def simulate_blocks(scenario: Scenario, seed: int, task: list[tuple[int, int]],
 
 _SHARED: Results | None = None  # the run's arrays, inherited by forked workers
 _STORE: FateStore | None = None  # the run's store of fates, inherited by forked workers
+_ONLY: np.ndarray | None = None  # the run's mask of paths to run, inherited by forked workers
 
 
 def _run_shared(task: list[tuple[int, int]]) -> tuple[BlockSums, list]:
     """A task in a forked worker: its sums, and the blocks of fates it sampled for the store."""
     assert _SHARED is not None, "workers must be forked from simulate()"
     if _STORE is None:
-        return run_task(_SHARED, task), []
+        return run_task(_SHARED, task, only=_ONLY), []
     _STORE.added = []
-    sums = run_task(_SHARED, task, store=_STORE)
+    sums = run_task(_SHARED, task, store=_STORE, only=_ONLY)
     handed = [(key, hand_over(fates)) for key, fates in _STORE.added]
     return sums, [(key, h) for key, h in handed if h is not None]
 
 
-def _execute(res: Results, tasks: list, workers: int, store: FateStore | None = None):
+def _execute(res: Results, tasks: list, workers: int, store: FateStore | None = None,
+             only: np.ndarray | None = None):
     """Yield (task, its BlockSums) as tasks finish, here or in ``workers`` forked processes.
 
     Forked workers write their paths straight into the run's shared-memory arrays, so only
     the small sums travel back through a pipe (and, with a store, the fates they sampled).
     """
-    global _SHARED, _STORE
+    global _SHARED, _STORE, _ONLY
     if workers == 1:
         for task in tasks:
-            yield task, run_task(res, task, store=store)
+            yield task, run_task(res, task, store=store, only=only)
         return
-    _SHARED, _STORE = res, store
+    _SHARED, _STORE, _ONLY = res, store, only
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
             futures = {pool.submit(_run_shared, task): task for task in tasks}
@@ -347,7 +359,7 @@ def _execute(res: Results, tasks: list, workers: int, store: FateStore | None = 
                     store.put(key, take_over(*handed))
                 yield futures[future], sums
     finally:
-        _SHARED = _STORE = None
+        _SHARED = _STORE = _ONLY = None
 
 
 def _allocate(scenario: Scenario, st: Structure, seed: int, n: int, shared: bool,

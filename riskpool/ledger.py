@@ -92,11 +92,13 @@ def allocate(st: Structure, n_paths: int) -> LedgerResult:
 
 
 def run_ledger(st: Structure, fates: Fates, out: LedgerResult | None = None,
-               weight: np.ndarray | None = None) -> LedgerResult:
+               weight: np.ndarray | None = None, paths: np.ndarray | None = None) -> LedgerResult:
     """Apply the rules to a block of sampled fates, into ``out`` (zeroed arrays) or new arrays.
 
     ``weight`` (per path, 1 if omitted) weighs each path's outstanding in ``out.covered``, the one
-    figure summed over paths here, so that it is an importance-sampling estimate too.
+    figure summed over paths here, so that it is an importance-sampling estimate too. ``paths``
+    (the block's path indices, ascending) runs only those paths: the others' rows stay zero and the
+    sums over paths count only those run (for a search that knows the other paths' outcome).
     """
     n = fates.n_paths
     if not (len(fates.county) == len(fates.size) == len(fates.orig) == fates.path_start[-1]):
@@ -110,9 +112,12 @@ def run_ledger(st: Structure, fates: Fates, out: LedgerResult | None = None,
     if len(out.paths) != n or out.balance.shape[1:] != (st.horizon_months, st.n_nodes):
         raise ValueError("output arrays do not match the block")
     weight = np.ones(n) if weight is None else weight
+    paths = np.arange(n) if paths is None else np.asarray(paths, dtype=np.int64)
+    if len(paths) and (paths[0] < 0 or paths[-1] >= n or (np.diff(paths) <= 0).any()):
+        raise ValueError("paths must be ascending indices of the block's paths")
     none = np.zeros(0, dtype=np.int64)
     _ledger_block(
-        fates.path_start, fates.county, fates.orig, fates.size, fates.default_month,
+        paths, fates.path_start, fates.county, fates.orig, fates.size, fates.default_month,
         fates.defaulted, fates.recovery, fates.delay, st.horizon_months,
         *deposit_arrays(st), st.county_fund, st.route, st.overflow,
         st.tenor, st.ip_share, st.band_max, st.shares, st.tier_split, st.node_annual_cap, st.rules, weight,
@@ -196,7 +201,7 @@ def _covered(cover, amount, out_g, out_i):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _ledger_block(path_start, county, orig, size, default_month, defaulted, recovery, delay, horizon,
+def _ledger_block(run_paths, path_start, county, orig, size, default_month, defaulted, recovery, delay, horizon,
                   dep_initial, dep_topup, dep_tier, restore, target, target_ratio, budget, restore_years,
                   county_fund, route, overflow,
                   tenor, ip_share, band_max, shares, tier_split, annual_cap, rules, weight,
@@ -331,7 +336,7 @@ def _ledger_block(path_start, county, orig, size, default_month, defaulted, reco
     stop_b = np.empty(n_banks, dtype=np.int64)
     money_b = np.empty(n_banks)
 
-    for b in range(len(path_start) - 1):
+    for b in run_paths:
         lo = path_start[b]
         n = path_start[b + 1] - lo
         pth = out_paths[b]

@@ -4,9 +4,12 @@ Sufficiency is estimated on common random numbers (the same seed at every scale)
 cap is lifted while sizing (``keep_leverage=False``, the default): the cap depends on the very
 capital being sized, and with it a smaller fund would also lend less and could look
 sufficient at any size, down to zero. Without the cap every scale makes the same loans, so
-sufficiency rises with the scale path by path and the search is a bisection on the estimate. The Monte Carlo uncertainty of the answer is the range of scales over
-which the target lies inside the estimate's 95 % interval: the smallest scale whose sufficiency
-reaches ``target + 1.96 se`` and the smallest that reaches ``target - 1.96 se``, with
+sufficiency rises with the scale and the search is a bisection on the estimate. Where it rises
+path by path (``monotone_in_scale``), a scale simulates only the paths that the scales tried
+before leave undecided (docs/model.md section 8.5). The Monte Carlo uncertainty of the answer
+is the range of scales over which the target lies inside the estimate's 95 % interval: the
+smallest scale whose sufficiency reaches ``target + 1.96 se`` and the smallest that reaches
+``target - 1.96 se``, with
 ``se = sqrt(target (1 - target) / paths)``.
 """
 
@@ -23,11 +26,12 @@ import numpy as np
 
 from .. import scenario as scenario_mod
 from ..engine import simulate
+from ..fates import BLOCK_PATHS
 from ..fatestore import FateStore
 from ..files.atomic import atomic_write, json_text
 from ..metrics import Z95
 from ..scenario import Problem, ScenarioError
-from ..structure import SLOT_TIERS, compile_structure
+from ..structure import PARENT, SLOT_TIERS, Structure, compile_structure
 
 MAX_SCALE = 1024.0
 RELATIVE_TOLERANCE = 1e-3
@@ -100,6 +104,11 @@ class Sizer:
         self.cache: dict[float, np.ndarray] = {}
         self.store = FateStore()  # every scale has the same fates: sampled once, reused by each step
         self.progress = progress  # called with (scales tried, 0) after each
+        # per path, where sufficiency is monotone in the scale: the smallest scale found sufficient
+        # and the largest found short, which decide the path at every scale above and below them
+        self.monotone = monotone_in_scale(st)
+        self.sufficient_from = np.full(paths, np.inf)
+        self.short_up_to = np.full(paths, -np.inf)
 
     def scenario_at(self, scale: float) -> scenario_mod.Scenario:
         raw = copy.deepcopy(self.raw)
@@ -112,10 +121,19 @@ class Sizer:
     def ok(self, scale: float) -> np.ndarray:
         """Per path: no shortfall at any measured node with the funds scaled by ``scale``."""
         if scale not in self.cache:
-            res = simulate(self.scenario_at(scale), paths=self.paths, seed=self.seed, workers=self.workers,
-                           fate_store=self.store)
-            self.cache[scale] = res.group_earliest(self.members) < 0
-            res.release()
+            known = self.sufficient_from <= scale
+            todo = ~(known | (self.short_up_to >= scale)) if self.monotone else np.ones(self.paths, dtype=bool)
+            ok = known.copy()
+            if todo.any():
+                # forking a pool costs more than a few hundred paths: only for a block per worker
+                workers = self.workers if todo.sum() >= BLOCK_PATHS * self.workers else 1
+                res = simulate(self.scenario_at(scale), paths=self.paths, seed=self.seed, workers=workers,
+                               fate_store=self.store, only=None if todo.all() else todo)
+                ok[todo] = (res.group_earliest(self.members) < 0)[todo]
+                res.release()
+            self.sufficient_from[ok] = np.minimum(self.sufficient_from[ok], scale)
+            self.short_up_to[~ok] = np.maximum(self.short_up_to[~ok], scale)
+            self.cache[scale] = ok
             if self.progress:
                 self.progress(len(self.cache), 0)
         return self.cache[scale]
@@ -137,6 +155,15 @@ class Sizer:
             mid = (lo + hi) / 2
             lo, hi = (lo, mid) if self.sufficiency(mid) >= level else (mid, hi)
         return hi
+
+
+def monotone_in_scale(st: Structure) -> bool:
+    """Whether each path's sufficiency can only rise with the scale of the funds (docs/model.md
+    section 8.5): the same loans at every scale, and no rule under which more money in a fund
+    can leave it, or its parent, with less."""
+    same_loans = st.rules.leverage == 0 and not (st.banks.leverage > 0).any()
+    parent_with_caps = st.rules.shortfall == PARENT and bool((st.node_annual_cap > 0).any())
+    return same_loans and not st.node_restore.any() and not parent_with_caps
 
 
 def size(raw: dict[str, Any], target: float, *, node: str | None = None, tier: str | None = None,
