@@ -112,13 +112,29 @@ def test_handing_fates_over_keeps_every_array():
         assert (value is None and getattr(back, name) is None) or np.array_equal(value, getattr(back, name)), name
 
 
-def test_sizing_reuses_the_fates_of_its_first_step():
+def test_sizing_reuses_the_fates_of_its_first_step(monkeypatch: pytest.MonkeyPatch):
+    """Both blocks are sampled once: simulating every path, each later scale takes both from the
+    store; simulating only the undecided paths, each takes the blocks that hold one."""
     raw = scenario.read_raw_with("minimal", ["credit.annual_pd=0.1"])
     sizer = sizing.Sizer(raw, None, None, 500, 3, 1, False)
+    sizer.monotone = False
     answer = sizing.search(sizer, 0.9)
     assert sizer.store.misses == 2 and sizer.store.hits == 2 * (answer.evaluations - 1)
     fresh = simulate(sizer.scenario_at(answer.scale), paths=500, seed=3)
     assert answer.sufficiency == pytest.approx(float((fresh.group_earliest(sizer.members) < 0).mean()), abs=0)
+
+    blocks_run = []
+
+    def recording(s, **kwargs):
+        only = np.ones(500, dtype=bool) if kwargs["only"] is None else kwargs["only"]
+        blocks_run.append(sum(only[start : start + 250].any() for start in (0, 250)))
+        return simulate(s, **kwargs)
+
+    monkeypatch.setattr(sizing, "simulate", recording)
+    deciding = sizing.Sizer(raw, None, None, 500, 3, 1, False)
+    assert sizing.search(deciding, 0.9) == answer
+    assert blocks_run[0] == 2 and deciding.store.misses == 2 and deciding.store.hits == sum(blocks_run[1:])
+    assert sum(blocks_run) < 2 * answer.evaluations
 
 
 @pytest.mark.parametrize("path,values,reuse", [("funds.scale", (0.2, 1.0, 3.0), True),
