@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -171,7 +172,7 @@ def test_invalid_shares_disable_running_in_the_browser(server, browser):
 
 def test_riskpool_app_serves_the_page_on_localhost_only():
     """`riskpool app` (the installed command) answers on 127.0.0.1 and not on the machine's other
-    addresses."""
+    addresses; stopped, it stops its server too."""
     port = launch.free_port()
     proc = subprocess.Popen([sys.executable, "-m", "riskpool", "app", "--port", str(port)],  # nosec B603
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -184,3 +185,13 @@ def test_riskpool_app_serves_the_page_on_localhost_only():
                 sock.connect((ip, port))
     finally:
         launch.stop(proc)
+    deadline = time.monotonic() + 15
+    while server_answers(port) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert not server_answers(port), "streamlit kept running after riskpool app was stopped"
+
+
+def server_answers(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0

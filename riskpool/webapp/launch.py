@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -27,13 +28,22 @@ def streamlit_command(address: str, port: int, script: Path = SCRIPT) -> list[st
 
 
 def serve(address: str, port: int) -> int:
-    """Run the app until interrupted; returns Streamlit's exit status."""
+    """Run the app until interrupted or terminated; returns Streamlit's exit status.
+
+    A termination signal is passed on to Streamlit: without it, a service manager or a test that
+    stops ``riskpool app`` would leave the server running on its port."""
     print(f"riskpool app: http://{address}:{port}  (Ctrl+C to stop)", flush=True)
+    # no shell, and the arguments are this Python and fixed options
+    child = subprocess.Popen(streamlit_command(address, port))  # nosec B603
+    previous = signal.signal(signal.SIGTERM, lambda *_: child.terminate())
     try:
-        # no shell, and the arguments are this Python and fixed options
-        return subprocess.call(streamlit_command(address, port))  # nosec B603
-    except KeyboardInterrupt:
+        return child.wait()
+    except KeyboardInterrupt:  # Ctrl+C reached Streamlit too, in the same process group
+        child.terminate()
+        child.wait()
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def free_port() -> int:
