@@ -63,6 +63,7 @@ class Results:
     banks: np.ndarray | None = None  # (paths, banks, len(BANK_COLUMNS)); None when spooled
     sampling: Sampling = PLAIN
     spool: Spool | None = None  # a large run's per-path results on disk; then the four arrays above are None
+    ran: np.ndarray | None = None  # (paths,) bool: the paths run by ``simulate(only=...)``, the others zero; None: all
 
     def __post_init__(self) -> None:
         if self.weight is None:
@@ -199,8 +200,8 @@ def simulate(
     seed = scenario.simulation.seed if seed is None else seed
     if workers < 1:
         raise ValueError("workers must be at least 1")
-    if only is not None and (method != "plain" or np.shape(only) != (n_paths,)):
-        raise ValueError("only is a mask over the paths of a plain run")
+    if only is not None and (method != "plain" or np.shape(only) != (n_paths,) or np.asarray(only).dtype != bool):
+        raise ValueError("only is a boolean mask over the paths of a plain run")
     folder = Path(tempfile.gettempdir()) if spool_folder is None else spool_folder
     remove_stale(folder)  # a killed run's spool would hold disk space that this run's check counts on
     must_spool = check_resources(scenario, n_paths, workers, folder)
@@ -223,6 +224,7 @@ def simulate(
         if progress:
             progress(done, n_paths)
     res.covered, res.years = sums.total()  # in block order: independent of who finished first
+    res.ran = None if only is None else np.array(only)
     return res
 
 

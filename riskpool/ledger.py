@@ -112,9 +112,11 @@ def run_ledger(st: Structure, fates: Fates, out: LedgerResult | None = None,
     if len(out.paths) != n or out.balance.shape[1:] != (st.horizon_months, st.n_nodes):
         raise ValueError("output arrays do not match the block")
     weight = np.ones(n) if weight is None else weight
-    paths = np.arange(n) if paths is None else np.asarray(paths, dtype=np.int64)
-    if len(paths) and (paths[0] < 0 or paths[-1] >= n or (np.diff(paths) <= 0).any()):
-        raise ValueError("paths must be ascending indices of the block's paths")
+    paths = np.arange(n) if paths is None else np.asarray(paths)
+    if paths.ndim != 1 or paths.dtype.kind not in "iu" or (
+            len(paths) and (paths[0] < 0 or paths[-1] >= n or (np.diff(paths) <= 0).any())):
+        raise ValueError("paths must be ascending integer indices of the block's paths")
+    paths = paths.astype(np.int64, copy=False)
     none = np.zeros(0, dtype=np.int64)
     _ledger_block(
         paths, fates.path_start, fates.county, fates.orig, fates.size, fates.default_month,

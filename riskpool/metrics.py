@@ -222,6 +222,8 @@ def county_summaries(res: Results) -> dict[str, County]:
 
 def summarize(res: Results) -> Summary:
     """The summary.json of docs/model.md section 8: deterministic for a given run."""
+    if res.ran is not None:
+        raise ValueError("a run of some of its paths (simulate(only=...)) has no summary: its other paths are zeros")
     st = res.structure
     tier_of = np.asarray(st.node_tier)
     return Summary(

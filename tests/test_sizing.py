@@ -16,6 +16,9 @@ from hypothesis import strategies as st
 from riskpool import scenario
 from riskpool.cli import main
 from riskpool.engine import simulate
+from riskpool.fates import sample_block
+from riskpool.ledger import run_ledger
+from riskpool.metrics import summarize
 from riskpool.structure import compile_structure
 from riskpool.study import sizing
 from riskpool.study.sizing import Sizer, monotone_in_scale, search, size
@@ -161,8 +164,17 @@ def test_a_run_of_some_paths_gives_those_paths_of_the_full_run() -> None:
     for name in ("paths", "nodes", "counties", "balance", "budget", "banks"):
         assert np.array_equal(getattr(part, name)[only], getattr(full, name)[only]), name
         assert not getattr(part, name)[~only].any(), name
-    with pytest.raises(ValueError, match="mask"):
-        simulate(s, paths=600, only=only[:10])
+    assert np.array_equal(part.ran, only) and full.ran is None
+    with pytest.raises(ValueError, match="some of its paths"):  # its other paths are zeros, not results
+        summarize(part)
+    for bad in (only[:10], only.astype(int)):
+        with pytest.raises(ValueError, match="mask"):
+            simulate(s, paths=600, only=bad)
+    st_ = compile_structure(s)
+    fates = sample_block(st_, SEED, 0, 250)
+    for bad in (np.array([False, True]), np.array([[0, 1]]), np.array([0.0, 1.0]), np.array([1, 0]), np.array([250])):
+        with pytest.raises(ValueError, match="ascending integer indices"):
+            run_ledger(st_, fates, paths=bad)
 
 
 def test_size_refuses_unknown_node_and_both_selectors(capsys: pytest.CaptureFixture[str]) -> None:

@@ -28,19 +28,29 @@ def streamlit_command(address: str, port: int, script: Path = SCRIPT) -> list[st
 
 
 def serve(address: str, port: int) -> int:
-    """Run the app until interrupted or terminated; returns Streamlit's exit status.
+    """Run the app until interrupted or terminated; returns Streamlit's exit status (0 when stopped).
 
-    A termination signal is passed on to Streamlit: without it, a service manager or a test that
-    stops ``riskpool app`` would leave the server running on its port."""
+    A termination signal stops Streamlit too (terminated, then killed if it does not stop within
+    10 s): without it, a service manager or a test that stops ``riskpool app`` would leave the
+    server running on its port. The signal is caught before Streamlit starts, so none is missed."""
     print(f"riskpool app: http://{address}:{port}  (Ctrl+C to stop)", flush=True)
-    # no shell, and the arguments are this Python and fixed options
-    child = subprocess.Popen(streamlit_command(address, port))  # nosec B603
-    previous = signal.signal(signal.SIGTERM, lambda *_: child.terminate())
+    asked: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, _frame: asked.append(signum))
+    child = None
     try:
-        return child.wait()
+        # no shell, and the arguments are this Python and fixed options
+        child = subprocess.Popen(streamlit_command(address, port))  # nosec B603
+        while not asked:
+            try:
+                code = child.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                continue
+            return code if code >= 0 else 128 - code  # killed by signal n: 128 + n, as a shell says
+        stop(child)
+        return 0
     except KeyboardInterrupt:  # Ctrl+C reached Streamlit too, in the same process group
-        child.terminate()
-        child.wait()
+        if child is not None:
+            stop(child)
         return 0
     finally:
         signal.signal(signal.SIGTERM, previous)
