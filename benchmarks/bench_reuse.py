@@ -67,7 +67,8 @@ def size(repeat: int, workers: int) -> tuple[float, float, float]:
         answers[reuse, decided] = sizing.search(sizer, 0.95)
 
     times = [best(lambda how=how: search(*how), repeat) for how in ((False, False), (True, False), (True, True))]
-    assert len({repr(a) for a in answers.values()}) == 1, "reuse or decided paths changed size's answer"
+    first = answers[False, False]
+    assert all(a == first for a in answers.values()), "reuse or decided paths changed size's answer"
     return times[0], times[1], times[2]
 
 

@@ -9,8 +9,7 @@ path by path (``monotone_in_scale``), a scale simulates only the paths that the 
 before leave undecided (docs/model.md section 8.5). The Monte Carlo uncertainty of the answer
 is the range of scales over which the target lies inside the estimate's 95 % interval: the
 smallest scale whose sufficiency reaches ``target + 1.96 se`` and the smallest that reaches
-``target - 1.96 se``, with
-``se = sqrt(target (1 - target) / paths)``.
+``target - 1.96 se``, with ``se = sqrt(target (1 - target) / paths)``.
 """
 
 from __future__ import annotations
